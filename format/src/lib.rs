@@ -1,0 +1,17 @@
+//! Outpost's shared language: the object model, the event model, the wire format and the snapshot diff.
+//!
+//! This crate is pure: no async runtime, no filesystem, no sockets.
+//! Only this crate defines what crosses the wire between a satellite and the NOC, and every frame carries a version.
+
+pub mod delta;
+pub mod event;
+pub mod frame;
+pub mod model;
+pub mod naming;
+pub mod ops;
+pub mod perfdata;
+pub mod plugin_output;
+
+pub use event::{Event, EventKind};
+pub use frame::{Frame, FrameKind, Limits};
+pub use model::{Object, ObjectKey, Snapshot, Stream, UnixMillis};
