@@ -23,14 +23,37 @@ pub enum EventKind {
     StateChange(StateChange),
     /// A notification: HARD problems and recoveries, suppressed by acknowledgement, downtime and flapping.
     Notification(Notification),
-    AcknowledgementSet { key: ObjectKey, ack: Acknowledgement },
-    AcknowledgementRemoved { key: ObjectKey },
-    DowntimeScheduled { key: ObjectKey, downtime: Downtime },
-    DowntimeStarted { key: ObjectKey, downtime_id: u64 },
-    DowntimeEnded { key: ObjectKey, downtime_id: u64 },
-    DowntimeCancelled { key: ObjectKey, downtime_id: u64 },
-    CommentAdded { key: ObjectKey, comment: Comment },
-    CommentRemoved { key: ObjectKey, comment_id: u64 },
+    AcknowledgementSet {
+        key: ObjectKey,
+        ack: Acknowledgement,
+    },
+    AcknowledgementRemoved {
+        key: ObjectKey,
+    },
+    DowntimeScheduled {
+        key: ObjectKey,
+        downtime: Downtime,
+    },
+    DowntimeStarted {
+        key: ObjectKey,
+        downtime_id: u64,
+    },
+    DowntimeEnded {
+        key: ObjectKey,
+        downtime_id: u64,
+    },
+    DowntimeCancelled {
+        key: ObjectKey,
+        downtime_id: u64,
+    },
+    CommentAdded {
+        key: ObjectKey,
+        comment: Comment,
+    },
+    CommentRemoved {
+        key: ObjectKey,
+        comment_id: u64,
+    },
     /// A passive check result, e.g. from a trap mapped to a service by an OID rule.
     CheckResult(StateChange),
     Trap(Trap),
@@ -191,21 +214,42 @@ pub enum SnmpValue {
 /// Satellite lifecycle and delivery events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Lifecycle {
-    Started { version: String },
+    Started {
+        version: String,
+    },
     Stopping,
     /// A reload applied a new configuration.
-    ConfigChanged { added: u32, changed: u32, removed: u32 },
+    ConfigChanged {
+        added: u32,
+        changed: u32,
+        removed: u32,
+    },
     /// The spool ran out of budget and dropped data, oldest first; counts since the last such report.
-    SpoolOverflow { dropped_events: u64, dropped_snapshots: u64, dropped_bytes: u64, first_dropped_seq: u64, last_dropped_seq: u64 },
+    SpoolOverflow {
+        dropped_events: u64,
+        dropped_snapshots: u64,
+        dropped_bytes: u64,
+        first_dropped_seq: u64,
+        last_dropped_seq: u64,
+    },
     /// A corrupt spool segment was quarantined; the records it held could not be read.
-    SpoolCorruption { segment: String, lost_bytes: u64 },
+    SpoolCorruption {
+        segment: String,
+        lost_bytes: u64,
+    },
     /// Active checking was paused or resumed by an operator.
     Paused,
     Resumed,
     /// The satellite lost, and later regained, its connection to the NOC.
     NocDisconnected,
-    NocReconnected { outage_ms: u64 },
+    NocReconnected {
+        outage_ms: u64,
+    },
     /// Raised by the NOC itself when a satellite falls silent, and when it returns.
-    SatelliteSilent { last_seen: UnixMillis },
-    SatelliteReturned { silent_ms: u64 },
+    SatelliteSilent {
+        last_seen: UnixMillis,
+    },
+    SatelliteReturned {
+        silent_ms: u64,
+    },
 }

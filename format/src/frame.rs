@@ -221,7 +221,8 @@ impl Frame {
         .map_err(|e| FrameError::Encode(e.to_string()))?;
         let compressed = zstd::bulk::compress(&raw, level).map_err(|e| FrameError::Encode(e.to_string()))?;
         let raw_len = u32::try_from(raw.len()).map_err(|_| FrameError::Encode("payload over 4 GiB".into()))?;
-        let payload_len = u32::try_from(compressed.len()).map_err(|_| FrameError::Encode("payload over 4 GiB".into()))?;
+        let payload_len =
+            u32::try_from(compressed.len()).map_err(|_| FrameError::Encode("payload over 4 GiB".into()))?;
 
         let mut out = Vec::with_capacity(HEADER_LEN + self.location.len() + compressed.len());
         out.extend_from_slice(&MAGIC);
@@ -352,10 +353,7 @@ fn inflate(payload: &[u8], compressed: bool, raw_len: u32) -> Result<Vec<u8>, Fr
     let decoder = zstd::stream::read::Decoder::new(payload).map_err(|e| FrameError::Decompress(e.to_string()))?;
     // Grow as data arrives rather than trusting raw_len for the allocation up front.
     let mut out = Vec::with_capacity((raw_len as usize).min(1 << 20));
-    decoder
-        .take(u64::from(raw_len) + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| FrameError::Decompress(e.to_string()))?;
+    decoder.take(u64::from(raw_len) + 1).read_to_end(&mut out).map_err(|e| FrameError::Decompress(e.to_string()))?;
     if out.len() as u64 != u64::from(raw_len) {
         return Err(FrameError::RawLenMismatch { declared: raw_len.into(), actual: out.len() as u64 });
     }

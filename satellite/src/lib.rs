@@ -1,0 +1,4 @@
+//! The satellite: check engine, durable spool, sender, trap receiver.
+//! `main.rs` only parses arguments and calls into these modules.
+
+pub mod outbox;
