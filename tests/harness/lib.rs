@@ -17,7 +17,8 @@ pub fn workspace_root() -> PathBuf {
 pub fn bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     let profile = std::env::var("OUTPOST_PROFILE").unwrap_or_else(|_| "debug".into());
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
     BUILT.get_or_init(|| {
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cmd.current_dir(workspace_root()).args(["build", "--bins", "-p", "outpost-noc", "-p", "outpost-satellite"]);
