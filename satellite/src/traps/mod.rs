@@ -1,0 +1,197 @@
+//! The SNMP trap receiver: a task that listens on UDP, admits v1 traps, v2c traps and informs and
+//! SNMPv3 (USM authNoPriv/authPriv) notifications, and hands each one to the spool as an
+//! [`EventKind::Trap`] event (plus an [`EventKind::CheckResult`] when an OID rule matches).
+//!
+//! Pipeline: async-snmp `NotificationReceiver` (decode, USM, inform Response) → [`admission`]
+//! (source networks, community/user allow-lists, token-bucket flood limit; refusals counted) →
+//! [`convert`] and [`rules`] → a bounded queue → a forwarder that keeps up to [`MAX_IN_FLIGHT`] spool
+//! appends in flight, in order, so group commit can batch them.
+//! Malformed datagrams never stop the receiver: the library skips them and [`parse_failures`] counts them.
+//!
+//! Informs are answered by the library as soon as they are admitted, before the spool has fsynced the event;
+//! a crash in between loses that inform even though its sender saw a Response (a window of one fsync).
+//!
+//! Not here: the `[traps]` table of the satellite config lives in [`config`] until the config module
+//! takes it over; sending traps northbound is the NOC's job (`noc/src/sinks/snmp.rs`).
+
+pub mod admission;
+pub mod config;
+pub mod convert;
+pub mod engine_state;
+mod parse_failures;
+pub mod rules;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_snmp::notification::NotificationReceiver;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+use outpost_format::{EventKind, UnixMillis};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::instrument::WithSubscriber;
+
+pub use admission::TrapStats;
+pub use config::TrapConfig;
+
+use crate::outbox::EventSink;
+use config::ReceiverSettings;
+
+/// Spool appends awaited at once. Enough for group commit to batch a burst; bounded so memory is too.
+pub const MAX_IN_FLIGHT: usize = 1024;
+
+/// A running receiver.
+pub struct TrapReceiver {
+    /// The bound address (useful when the config asked for port 0).
+    pub local_addr: SocketAddr,
+    pub stats: Arc<TrapStats>,
+    /// Ends after cancellation, once every admitted trap has been handed to the spool.
+    pub task: JoinHandle<()>,
+}
+
+/// Binds the configured address and starts the receiver task; what the daemon calls.
+pub async fn spawn(config: &TrapConfig, sink: EventSink, cancel: CancellationToken) -> anyhow::Result<JoinHandle<()>> {
+    Ok(start(config, sink, cancel).await?.task)
+}
+
+/// Like [`spawn`], also returning the bound address and the counters.
+pub async fn start(config: &TrapConfig, sink: EventSink, cancel: CancellationToken) -> anyhow::Result<TrapReceiver> {
+    let settings = config.validate()?;
+    let stats = Arc::new(TrapStats::default());
+    let receiver = build_receiver(&settings, stats.clone()).await?;
+    let local_addr = receiver.local_addr();
+    tracing::info!(%local_addr, users = settings.users.len(), rules = settings.rules.len(), "SNMP trap receiver listening");
+    let dispatch = parse_failures::CountingDispatch::wrap_current(stats.clone());
+    let task = tokio::spawn(run(receiver, settings, sink, cancel, stats.clone()).with_subscriber(dispatch));
+    Ok(TrapReceiver { local_addr, stats, task })
+}
+
+async fn build_receiver(settings: &ReceiverSettings, stats: Arc<TrapStats>) -> anyhow::Result<NotificationReceiver> {
+    let admission = admission::Admission::new(settings);
+    let mut builder = NotificationReceiver::builder()
+        .bind(settings.listen.to_string())
+        .acceptance_policy(move |envelope| admission.evaluate(envelope, &stats));
+    if !settings.users.is_empty() {
+        let path = settings.engine_state_file.as_deref().context("traps.engine_state_file is required with users")?;
+        let engine = engine_state::load_or_install(path)?;
+        builder = builder.authoritative_engine(engine);
+        for user in &settings.users {
+            let u = user.clone();
+            builder = builder
+                .usm_user(user.name.clone().into_bytes(), move |b| match &u.privacy {
+                    None => b.auth(u.auth, u.auth_password.as_bytes()),
+                    Some((p, pw)) => b.auth_priv(u.auth, u.auth_password.as_bytes(), *p, pw.as_bytes()),
+                })
+                .map_err(|e| anyhow::anyhow!("traps.users: user {:?}: {e}", user.name))?;
+        }
+    }
+    builder.build().await.map_err(|e| {
+        anyhow::anyhow!(
+            "bind the SNMP trap receiver to {}: {e} (port 162 needs root or CAP_NET_BIND_SERVICE; \
+             or set traps.listen to a port above 1023)",
+            settings.listen
+        )
+    })
+}
+
+/// What the receive loop hands the forwarder: the trap event and, if a rule matched, the passive result.
+struct Admitted {
+    time: UnixMillis,
+    trap: EventKind,
+    passive: Option<EventKind>,
+}
+
+async fn run(
+    receiver: NotificationReceiver,
+    settings: ReceiverSettings,
+    sink: EventSink,
+    cancel: CancellationToken,
+    stats: Arc<TrapStats>,
+) {
+    let (tx, rx) = mpsc::channel::<Admitted>(settings.queue);
+    let forwarder = tokio::spawn(forward(rx, sink, stats.clone()));
+    loop {
+        let received = tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = receiver.recv() => r,
+        };
+        match received {
+            Ok(received) => {
+                let trap = convert::to_trap(&received.notification, received.source);
+                let passive = rules::apply(&settings.rules, &trap, received.source).map(EventKind::CheckResult);
+                if passive.is_some() {
+                    stats.rule_results.fetch_add(1, Ordering::Relaxed);
+                }
+                let item = Admitted { time: now_millis(), trap: EventKind::Trap(trap), passive };
+                match tx.try_send(item) {
+                    Ok(()) => {
+                        stats.received.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!("outpost_traps_received_total").increment(1);
+                    }
+                    Err(_) => stats.count_drop(admission::DropReason::QueueFull),
+                }
+            }
+            Err(e) => {
+                // A socket error (e.g. ICMP-induced) or failing engine-state persistence; keep receiving,
+                // but not in a hot loop.
+                tracing::warn!(error = %e, "SNMP trap receive failed; retrying in 100 ms");
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+            }
+        }
+    }
+    drop(tx);
+    if let Err(e) = forwarder.await {
+        tracing::error!(error = %e, "trap forwarder task failed");
+    }
+    tracing::info!(
+        received = stats.received.load(Ordering::Relaxed),
+        dropped = stats.dropped(),
+        malformed = stats.malformed.load(Ordering::Relaxed),
+        "SNMP trap receiver stopped"
+    );
+}
+
+/// Hands admitted traps to the spool in arrival order, with up to [`MAX_IN_FLIGHT`] appends awaiting fsync.
+/// Ends when the receive loop drops its sender and everything queued has been recorded.
+async fn forward(mut rx: mpsc::Receiver<Admitted>, sink: EventSink, stats: Arc<TrapStats>) {
+    let mut in_flight = FuturesOrdered::new();
+    let mut open = true;
+    while open || !in_flight.is_empty() {
+        tokio::select! {
+            biased;
+            Some(result) = in_flight.next(), if !in_flight.is_empty() => record(result, &stats),
+            item = rx.recv(), if open && in_flight.len() < MAX_IN_FLIGHT => match item {
+                Some(Admitted { time, trap, passive }) => {
+                    for kind in std::iter::once(trap).chain(passive) {
+                        let sink = sink.clone();
+                        in_flight.push_back(async move { sink.emit(time, kind).await });
+                    }
+                }
+                None => open = false,
+            },
+        }
+    }
+}
+
+fn record(result: Result<u64, crate::outbox::SinkClosed>, stats: &TrapStats) {
+    match result {
+        Ok(_) => {
+            stats.recorded.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => tracing::error!(error = %e, "a received trap was not recorded"),
+    }
+}
+
+fn now_millis() -> UnixMillis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
