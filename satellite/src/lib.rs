@@ -2,3 +2,4 @@
 //! `main.rs` only parses arguments and calls into these modules.
 
 pub mod outbox;
+pub mod traps;
