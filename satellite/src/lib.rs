@@ -2,4 +2,5 @@
 //! `main.rs` only parses arguments and calls into these modules.
 
 pub mod outbox;
+pub mod spool;
 pub mod traps;
