@@ -2,5 +2,6 @@
 //! `main.rs` only parses arguments and calls into these modules.
 
 pub mod outbox;
+pub mod sender;
 pub mod spool;
 pub mod traps;
