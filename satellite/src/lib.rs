@@ -3,5 +3,6 @@
 
 pub mod outbox;
 pub mod sender;
+pub mod ship;
 pub mod spool;
 pub mod traps;
