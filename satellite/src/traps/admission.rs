@@ -29,8 +29,11 @@ pub struct TrapStats {
     pub dropped_rate_limit: AtomicU64,
     /// Admitted, but the queue to the spool was full (the spool is slower than the trap rate).
     pub dropped_queue_full: AtomicU64,
-    /// Datagrams that were not valid SNMP, or failed USM authentication or decryption.
+    /// Datagrams that were not valid SNMP (counted from the library's parse-failure warnings).
     pub malformed: AtomicU64,
+    /// SNMPv3 messages that failed USM: wrong digest, unknown user, unsupported security level, decryption
+    /// error (the library's RFC 3414 usmStats counters, copied after each notification and every second).
+    pub usm_failures: AtomicU64,
 }
 
 /// Why a notification was refused.

@@ -115,11 +115,17 @@ async fn run(
 ) {
     let (tx, rx) = mpsc::channel::<Admitted>(settings.queue);
     let forwarder = tokio::spawn(forward(rx, sink, stats.clone()));
+    let mut usm_tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         let received = tokio::select! {
             _ = cancel.cancelled() => break,
+            _ = usm_tick.tick() => {
+                copy_usm_failures(&receiver, &stats);
+                continue;
+            }
             r = receiver.recv() => r,
         };
+        copy_usm_failures(&receiver, &stats);
         match received {
             Ok(received) => {
                 let trap = convert::to_trap(&received.notification, received.source);
@@ -187,6 +193,19 @@ fn record(result: Result<u64, crate::outbox::SinkClosed>, stats: &TrapStats) {
             stats.recorded.fetch_add(1, Ordering::Relaxed);
         }
         Err(e) => tracing::error!(error = %e, "a received trap was not recorded"),
+    }
+}
+
+/// USM failures worth an operator's attention. Unknown engine IDs and time-window reports are left out:
+/// every SNMPv3 inform sender triggers them once while discovering this engine.
+fn copy_usm_failures(receiver: &NotificationReceiver, stats: &TrapStats) {
+    let failures = u64::from(receiver.usm_wrong_digests())
+        + u64::from(receiver.usm_unknown_usernames())
+        + u64::from(receiver.usm_unsupported_sec_levels())
+        + u64::from(receiver.usm_decryption_errors());
+    let before = stats.usm_failures.swap(failures, Ordering::Relaxed);
+    if failures > before {
+        metrics::counter!("outpost_traps_usm_failures_total").increment(failures - before);
     }
 }
 
