@@ -1,3 +1,12 @@
 //! The NOC ingest daemon: ingest, store, operator API, web view and northbound sinks.
 //! `main.rs` only parses arguments and calls into these modules.
+
+pub mod api;
+pub mod commands;
+pub mod config;
+pub mod ingest;
+pub mod metrics;
+pub mod server;
+pub mod state;
+pub mod store;
 pub mod web;

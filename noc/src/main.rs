@@ -1,12 +1,11 @@
-//! `noc`: the NOC ingest daemon and its operator CLI.
+//! `noc`: the NOC ingest daemon and its operator CLI. Parses arguments and hands over to `commands`.
 
 use clap::Parser;
 
-/// Outpost NOC: authenticates satellites, applies their snapshots and events, and serves operators.
-#[derive(Parser)]
-#[command(version, about)]
-struct Cli {}
-
 fn main() {
-    let _cli = Cli::parse();
+    let cli = outpost_noc::commands::Cli::parse();
+    if let Err(err) = outpost_noc::commands::run(cli) {
+        eprintln!("noc: {err:#}");
+        std::process::exit(1);
+    }
 }

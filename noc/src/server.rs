@@ -1,0 +1,146 @@
+//! `noc serve`: opens the store, builds the router (ingest, operator API, web view), listens with TLS
+//! (or plain HTTP on loopback when configured), runs housekeeping, and shuts down gracefully on SIGTERM/SIGINT:
+//! the listener stops accepting, in-flight requests finish (their applies commit and are acknowledged),
+//! then the store's writer drains its queue and stops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::ingest::rate_limit::RateLimiter;
+use crate::state::AppState;
+use crate::store::{Store, StoreOptions};
+
+/// How often housekeeping runs (silence detection, retention, tombstones, CLI release requests).
+pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(1);
+/// How long in-flight requests get to finish after SIGTERM.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Builds the shared state: opens the store and, if configured, the web view's session store.
+pub fn build_state(config: Config, cancel: CancellationToken) -> anyhow::Result<AppState> {
+    let store = Store::open(&config.db_path(), StoreOptions::from_config(&config))?;
+    let web = crate::web::WebConfig::from_table(&config.web, config.tls.is_some())
+        .map(|wc| Arc::new(crate::web::WebAuth::new(wc)))
+        .context("[web]")?;
+    Ok(AppState {
+        rate: Arc::new(RateLimiter::new(config.rate_per_second, config.rate_burst)),
+        config: Arc::new(config),
+        store,
+        metrics: crate::metrics::install(),
+        cancel,
+        web: Some(web),
+    })
+}
+
+/// Every route the daemon serves.
+pub fn build_router(state: AppState) -> Router {
+    let mut app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::ingest::router(&state.config))
+        .merge(crate::api::router(&state))
+        .with_state(state.clone());
+    if let Some(web) = &state.web {
+        app = app.merge(crate::web::router(web.clone()));
+    }
+    app
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let listen = config.listen;
+    let tls = config.tls.clone();
+    let state = build_state(config, cancel.clone())?;
+    let app = build_router(state.clone());
+
+    // Housekeeping: one task, stops with the cancel token.
+    {
+        let store = state.store.clone();
+        let cancel = cancel.clone();
+        tracker.spawn(async move {
+            let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tick.tick() => {
+                        if let Err(e) = store.maintain().await {
+                            tracing::warn!(error = %e, "housekeeping failed; retrying next tick");
+                        }
+                    }
+                }
+            }
+        });
+    }
+    // HOOK (northbound): sinks start here with (store, config, cancel), e.g.
+    // `crate::sinks::spawn_all(state.store.clone(), state.config.clone(), cancel.clone(), &tracker)`.
+
+    let handle = axum_server::Handle::new();
+    {
+        let handle = handle.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested: finishing in-flight requests");
+            cancel.cancel();
+            handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
+        });
+    }
+    {
+        let handle = handle.clone();
+        let tls_on = tls.is_some();
+        tokio::spawn(async move {
+            if let Some(addr) = handle.listening().await {
+                tracing::info!(%addr, tls = tls_on, "noc listening");
+            }
+        });
+    }
+    let served = match &tls {
+        Some(paths) => {
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let rustls_config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&paths.cert, &paths.key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "load TLS certificate {} and key {} (create a pair with `noc init`)",
+                        paths.cert.display(),
+                        paths.key.display()
+                    )
+                })?;
+            axum_server::bind_rustls(listen, rustls_config).handle(handle).serve(app.into_make_service()).await
+        }
+        None => {
+            tracing::warn!(%listen, "serving plain HTTP on loopback (insecure_plain_http = true)");
+            axum_server::bind(listen).handle(handle).serve(app.into_make_service()).await
+        }
+    };
+    cancel.cancel();
+    tracker.close();
+    tracker.wait().await;
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || store.shutdown()).await.context("stop the store writer")?;
+    served.with_context(|| format!("serve on {listen}"))?;
+    tracing::info!("noc stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the NOC");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

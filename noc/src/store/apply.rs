@@ -1,0 +1,761 @@
+//! Applying one frame inside the writer's transaction: the sequence rules of `docs/protocol.md`
+//! (duplicate, gap, new epoch, base mismatch), the snapshot diff into create/update/delete operations on
+//! prefixed objects, the guard rail, the event log, and the location bookkeeping (last seen, clock offset, backlog,
+//! silence and return).
+//!
+//! Everything here runs on the writer thread inside one SQLite transaction per batch and one savepoint per frame,
+//! so a frame is applied entirely or not at all, together with its sequence bookkeeping.
+
+use std::collections::BTreeSet;
+
+use outpost_format::event::{EventKind, Lifecycle};
+use outpost_format::frame::{Ack, NocRequest, Payload, StreamAck};
+use outpost_format::model::{ObjectKey, Snapshot, Stream, severity};
+use outpost_format::ops::{self, Op};
+use outpost_format::{Event, Frame, Object, delta};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{StoreOptions, codec};
+
+/// What the HTTP layer learned about the request that carried a frame.
+#[derive(Debug, Clone, Default)]
+pub struct FrameMeta {
+    /// NOC clock when the request arrived, Unix ms.
+    pub received_at: i64,
+    /// `X-Outpost-Sent-At`: the satellite's clock at send time.
+    pub sent_at: Option<i64>,
+    /// `X-Outpost-Backlog`.
+    pub backlog: Option<Backlog>,
+    /// `X-Outpost-Ship-Interval`, seconds.
+    pub ship_interval_s: Option<u32>,
+    /// `X-Outpost-Version`.
+    pub version: Option<String>,
+}
+
+/// What waits in the satellite's spool after this frame, as the satellite reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    pub items: u64,
+    pub bytes: u64,
+    pub oldest_ms: i64,
+}
+
+impl Backlog {
+    /// Parses `items=N;bytes=N;oldest_ms=T`; unknown keys are ignored, a malformed value makes it `None`.
+    pub fn parse(text: &str) -> Option<Backlog> {
+        let mut b = Backlog::default();
+        for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=')?;
+            match k.trim() {
+                "items" => b.items = v.trim().parse().ok()?,
+                "bytes" => b.bytes = v.trim().parse().ok()?,
+                "oldest_ms" => b.oldest_ms = v.trim().parse().ok()?,
+                _ => {}
+            }
+        }
+        Some(b)
+    }
+}
+
+/// What happened to a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Applied,
+    Duplicate,
+    Gap,
+    NeedFullSnapshot,
+    Held,
+}
+
+/// The result of a frame: the acknowledgement to send (valid once the batch committed) and what happened.
+#[derive(Debug, Clone)]
+pub struct FrameOutcome {
+    pub ack: Ack,
+    pub disposition: Disposition,
+    /// Object operations applied (creates + updates + deletes).
+    pub object_ops: u64,
+    pub events: u64,
+}
+
+/// Why a frame was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The frame decodes but its content is inconsistent (400). Not recoverable by retrying the same bytes.
+    #[error("{0}")]
+    Malformed(String),
+    /// The store could not apply it now (503). Recoverable: the satellite retries later; nothing was applied.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<rusqlite::Error> for ApplyError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApplyError::Unavailable(e.to_string())
+    }
+}
+
+impl From<anyhow::Error> for ApplyError {
+    fn from(e: anyhow::Error) -> Self {
+        ApplyError::Unavailable(format!("{e:#}"))
+    }
+}
+
+/// Per-transaction context: what the batch changed, for notifications after commit.
+#[derive(Debug, Default)]
+pub struct BatchCtx {
+    pub now: i64,
+    pub changed_locations: BTreeSet<String>,
+    pub last_event_id: Option<i64>,
+    pub object_ops: u64,
+}
+
+/// Applies `frame` (already authenticated for `frame.location`) on `c` inside the caller's savepoint.
+pub fn apply_frame(
+    c: &Connection,
+    ctx: &mut BatchCtx,
+    opts: &StoreOptions,
+    frame: Frame,
+    meta: &FrameMeta,
+) -> Result<FrameOutcome, ApplyError> {
+    let location = frame.location.clone();
+    let offset = touch_location(c, ctx, &location, meta)?;
+    let mut notes = Vec::new();
+    let mut requests = Vec::new();
+    let ops_before = ctx.object_ops;
+    let (disposition, n_events) = match frame.payload {
+        Payload::Events(events) => {
+            apply_events(c, ctx, opts, &location, frame.epoch, frame.seq, events, offset, &mut notes, &mut requests)?
+        }
+        Payload::Full(snapshot) => (
+            apply_snapshot(
+                c,
+                ctx,
+                opts,
+                &location,
+                frame.epoch,
+                frame.seq,
+                Incoming::Full(snapshot),
+                &mut notes,
+                &mut requests,
+            )?,
+            0,
+        ),
+        Payload::Delta(d) => (
+            apply_snapshot(
+                c,
+                ctx,
+                opts,
+                &location,
+                frame.epoch,
+                frame.seq,
+                Incoming::Delta(d),
+                &mut notes,
+                &mut requests,
+            )?,
+            0,
+        ),
+        Payload::Ack(_) => return Err(ApplyError::Malformed("satellites do not send acknowledgement frames".into())),
+    };
+    let ack = Ack { acks: stream_acks(c, &location)?, requests, noc_time: ctx.now, notes };
+    Ok(FrameOutcome { ack, disposition, object_ops: ctx.object_ops - ops_before, events: n_events })
+}
+
+/// The acknowledgement for a location without applying anything (used for refusals that still answer 200).
+pub fn stream_acks(c: &Connection, location: &str) -> rusqlite::Result<Vec<StreamAck>> {
+    let mut st = c.prepare_cached("SELECT stream, epoch, seq FROM streams WHERE location = ?1 ORDER BY stream")?;
+    let rows = st.query_map([location], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (stream, epoch, seq) = row?;
+        if let Ok(stream) = Stream::try_from(stream as u8) {
+            out.push(StreamAck { stream, epoch: epoch as u64, seq: seq as u64 });
+        }
+    }
+    Ok(out)
+}
+
+fn stream_state(c: &Connection, location: &str, stream: Stream) -> rusqlite::Result<Option<(u64, u64)>> {
+    c.prepare_cached("SELECT epoch, seq FROM streams WHERE location = ?1 AND stream = ?2")?
+        .query_row(params![location, u8::from(stream)], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+        })
+        .optional()
+}
+
+fn set_stream(c: &Connection, location: &str, stream: Stream, epoch: u64, seq: u64) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO streams (location, stream, epoch, seq) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT(location, stream) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq",
+    )?
+    .execute(params![location, u8::from(stream), epoch as i64, seq as i64])?;
+    Ok(())
+}
+
+/// Records that `location` was heard from; returns its clock offset estimate (satellite minus NOC, ms).
+/// A satellite that was silent returns here: its objects are fresh again and a `SatelliteReturned` event is logged.
+fn touch_location(c: &Connection, ctx: &mut BatchCtx, location: &str, meta: &FrameMeta) -> Result<i64, ApplyError> {
+    let prev: Option<(i64, Option<i64>, Option<i64>)> = c
+        .prepare_cached("SELECT last_seen, clock_offset_ms, silent_since FROM locations WHERE location = ?1")?
+        .query_row([location], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let now = meta.received_at;
+    let sample = meta.sent_at.map(|s| s - now);
+    // Smooth the estimate: a single request delayed in a queue should not swing it.
+    let offset = match (prev.as_ref().and_then(|p| p.1), sample) {
+        (Some(old), Some(s)) => (old * 3 + s) / 4,
+        (None, Some(s)) => s,
+        (Some(old), None) => old,
+        (None, None) => 0,
+    };
+    c.prepare_cached(
+        "INSERT INTO locations (location, last_seen, last_sent_at, clock_offset_ms, ship_interval_s, version, \
+         backlog_items, backlog_bytes, backlog_oldest_ms) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, ''), ?7, ?8, ?9) \
+         ON CONFLICT(location) DO UPDATE SET last_seen = excluded.last_seen, \
+           last_sent_at = coalesce(excluded.last_sent_at, last_sent_at), clock_offset_ms = excluded.clock_offset_ms, \
+           ship_interval_s = coalesce(excluded.ship_interval_s, ship_interval_s), \
+           version = CASE WHEN ?6 IS NULL THEN version ELSE excluded.version END, \
+           backlog_items = coalesce(excluded.backlog_items, backlog_items), \
+           backlog_bytes = coalesce(excluded.backlog_bytes, backlog_bytes), \
+           backlog_oldest_ms = coalesce(excluded.backlog_oldest_ms, backlog_oldest_ms), silent_since = NULL",
+    )?
+    .execute(params![
+        location,
+        now,
+        meta.sent_at,
+        offset,
+        meta.ship_interval_s,
+        meta.version,
+        meta.backlog.map(|b| b.items as i64),
+        meta.backlog.map(|b| b.bytes as i64),
+        meta.backlog.map(|b| b.oldest_ms),
+    ])?;
+    if let Some((last_seen, _, Some(_))) = prev {
+        c.prepare_cached("UPDATE objects SET stale = 0 WHERE location = ?1 AND stale = 1")?.execute([location])?;
+        let silent_ms = (now - last_seen).max(0) as u64;
+        let event = Event { seq: 0, time: now, kind: EventKind::Lifecycle(Lifecycle::SatelliteReturned { silent_ms }) };
+        insert_event(c, ctx, location, 0, &event, now, None, None)?;
+        ctx.changed_locations.insert(location.to_string());
+        tracing::info!(location, silent_ms, "satellite returned");
+    }
+    Ok(offset)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_events(
+    c: &Connection,
+    ctx: &mut BatchCtx,
+    opts: &StoreOptions,
+    location: &str,
+    epoch: u64,
+    header_seq: u64,
+    events: Vec<Event>,
+    offset: i64,
+    notes: &mut Vec<String>,
+    requests: &mut Vec<NocRequest>,
+) -> Result<(Disposition, u64), ApplyError> {
+    let (Some(first), Some(last)) = (events.first().map(|e| e.seq), events.last().map(|e| e.seq)) else {
+        return Err(ApplyError::Malformed("event batch is empty".into()));
+    };
+    if last != header_seq {
+        return Err(ApplyError::Malformed(format!(
+            "event batch header says seq {header_seq} but its last event has seq {last}"
+        )));
+    }
+    if first == 0 || events.iter().enumerate().any(|(i, e)| e.seq != first + i as u64) {
+        return Err(ApplyError::Malformed("events in a batch must have consecutive seqs starting at 1 or more".into()));
+    }
+    let acked = match stream_state(c, location, Stream::Events)? {
+        Some((e, s)) if e == epoch => s,
+        Some(_) => {
+            notes.push(format!("new events epoch {epoch}: previous epoch's stream closed"));
+            0
+        }
+        None => 0,
+    };
+    if last <= acked {
+        notes.push(format!("duplicate: events up to seq {acked} already applied"));
+        return Ok((Disposition::Duplicate, 0));
+    }
+    if first > acked + 1 && !overflow_explains_gap(&events[0], acked + 1, first) {
+        notes.push(format!("gap: expected events seq {}, got {first}; nothing applied", acked + 1));
+        requests.push(NocRequest::Gap { stream: Stream::Events, expected: acked + 1, got: first });
+        return Ok((Disposition::Gap, 0));
+    }
+    if first > acked + 1 {
+        notes.push(format!("events {}..{} lost at the satellite (spool overflow), recorded", acked + 1, first - 1));
+    }
+    let now = ctx.now;
+    let mut n = 0;
+    let mut flagged = 0;
+    for event in events.into_iter().filter(|e| e.seq > acked) {
+        let flag = time_flag(opts, now, event.time, offset);
+        if flag.is_some() {
+            flagged += 1;
+        }
+        let object = match event.kind.key() {
+            Some(k) => prefixed_name(opts, location, k).ok(),
+            None => None,
+        };
+        apply_event_effect(c, ctx, location, object.as_deref(), &event)?;
+        insert_event(c, ctx, location, epoch, &event, now, flag, object.as_deref())?;
+        n += 1;
+    }
+    if flagged > 0 {
+        notes.push(format!("{flagged} event(s) carry implausible timestamps (future or far past); flagged"));
+    }
+    set_stream(c, location, Stream::Events, epoch, last)?;
+    Ok((Disposition::Applied, n))
+}
+
+/// A batch may skip seqs only when its first event is the satellite's own report of exactly those losses.
+fn overflow_explains_gap(first: &Event, expected: u64, got: u64) -> bool {
+    matches!(
+        &first.kind,
+        EventKind::Lifecycle(Lifecycle::SpoolOverflow { first_dropped_seq, last_dropped_seq, .. })
+            if *first_dropped_seq <= expected && *last_dropped_seq + 1 >= got
+    )
+}
+
+/// `"future"` / `"past"` when a satellite timestamp, corrected by its clock offset, is implausible.
+fn time_flag(opts: &StoreOptions, now: i64, time: i64, offset: i64) -> Option<&'static str> {
+    let corrected = time.saturating_sub(offset);
+    if corrected > now.saturating_add(opts.clock_tolerance.as_millis() as i64) {
+        Some("future")
+    } else if corrected < now.saturating_sub(opts.far_past.as_millis() as i64) {
+        Some("past")
+    } else {
+        None
+    }
+}
+
+/// A state change updates the object at once (the next snapshot confirms it); annotations likewise.
+/// The `last_check <= time` condition keeps a late, older event from overwriting a newer snapshot's state.
+fn apply_event_effect(
+    c: &Connection,
+    ctx: &mut BatchCtx,
+    location: &str,
+    object: Option<&str>,
+    event: &Event,
+) -> rusqlite::Result<()> {
+    let Some(name) = object else { return Ok(()) };
+    let changed = match &event.kind {
+        EventKind::StateChange(s) | EventKind::CheckResult(s) => {
+            let sev = severity(s.key.is_host(), s.state);
+            c.prepare_cached(
+                "UPDATE objects SET last_state_change = CASE WHEN state != ?3 THEN ?8 ELSE last_state_change END, \
+                 state = ?3, state_type = ?4, output = ?5, long_output = ?6, perfdata = ?7, \
+                 last_check = max(last_check, ?8), severity = ?9, updated_at = ?10 \
+                 WHERE location = ?1 AND name = ?2 AND deleted_at IS NULL AND last_check <= ?8",
+            )?
+            .execute(params![
+                location,
+                name,
+                s.state,
+                u8::from(s.state_type),
+                s.output,
+                s.long_output,
+                s.perfdata,
+                event.time,
+                sev,
+                ctx.now
+            ])?
+        }
+        EventKind::AcknowledgementSet { .. } | EventKind::AcknowledgementRemoved { .. } => {
+            let on = matches!(event.kind, EventKind::AcknowledgementSet { .. });
+            c.prepare_cached("UPDATE objects SET acknowledged = ?3, updated_at = ?4 WHERE location = ?1 AND name = ?2")?
+                .execute(params![location, name, on, ctx.now])?
+        }
+        EventKind::DowntimeStarted { .. } | EventKind::DowntimeEnded { .. } | EventKind::DowntimeCancelled { .. } => {
+            let on = matches!(event.kind, EventKind::DowntimeStarted { .. });
+            c.prepare_cached("UPDATE objects SET in_downtime = ?3, updated_at = ?4 WHERE location = ?1 AND name = ?2")?
+                .execute(params![location, name, on, ctx.now])?
+        }
+        _ => 0,
+    };
+    if changed > 0 {
+        ctx.changed_locations.insert(location.to_string());
+    }
+    Ok(())
+}
+
+/// Inserts one event row; NOC-raised events use epoch 0 and seq 0.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_event(
+    c: &Connection,
+    ctx: &mut BatchCtx,
+    location: &str,
+    epoch: u64,
+    event: &Event,
+    received_at: i64,
+    time_flag: Option<&str>,
+    object: Option<&str>,
+) -> Result<i64, ApplyError> {
+    let body = codec::encode_event(event)?;
+    let state = match &event.kind {
+        EventKind::StateChange(s) | EventKind::CheckResult(s) => Some(s.state),
+        EventKind::Notification(n) => Some(n.state),
+        _ => None,
+    };
+    c.prepare_cached(
+        "INSERT INTO events (location, epoch, seq, time, received_at, kind, object, state, summary, time_flag, body) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        location,
+        epoch as i64,
+        event.seq as i64,
+        event.time,
+        received_at,
+        event.kind.name(),
+        object,
+        state,
+        summary(event),
+        time_flag,
+        body
+    ])?;
+    let id = c.last_insert_rowid();
+    ctx.last_event_id = Some(id);
+    Ok(id)
+}
+
+/// A one-line human summary of an event, for lists and logs.
+pub fn summary(event: &Event) -> String {
+    use outpost_format::model::state_name;
+    match &event.kind {
+        EventKind::StateChange(s) | EventKind::CheckResult(s) => format!(
+            "{} {} ({} {}/{}): {}",
+            s.key,
+            state_name(s.key.is_host(), s.state),
+            s.state_type.name(),
+            s.attempt,
+            s.max_attempts,
+            s.output
+        ),
+        EventKind::Notification(n) => format!(
+            "{} {} {}: {}",
+            n.notification_type.nagios_name(),
+            n.key,
+            state_name(n.key.is_host(), n.state),
+            n.output
+        ),
+        EventKind::AcknowledgementSet { key, ack } => format!("{key} acknowledged by {}: {}", ack.author, ack.comment),
+        EventKind::AcknowledgementRemoved { key } => format!("{key} acknowledgement removed"),
+        EventKind::DowntimeScheduled { key, downtime } => {
+            format!("{key} downtime {} scheduled by {}: {}", downtime.id, downtime.author, downtime.comment)
+        }
+        EventKind::DowntimeStarted { key, downtime_id } => format!("{key} downtime {downtime_id} started"),
+        EventKind::DowntimeEnded { key, downtime_id } => format!("{key} downtime {downtime_id} ended"),
+        EventKind::DowntimeCancelled { key, downtime_id } => format!("{key} downtime {downtime_id} cancelled"),
+        EventKind::CommentAdded { key, comment } => format!("{key} comment by {}: {}", comment.author, comment.text),
+        EventKind::CommentRemoved { key, comment_id } => format!("{key} comment {comment_id} removed"),
+        EventKind::Trap(t) => format!("trap {} from {}", t.trap_oid, t.source),
+        EventKind::Lifecycle(l) => match l {
+            Lifecycle::SatelliteSilent { .. } => "satellite silent: no data since last seen".into(),
+            Lifecycle::SatelliteReturned { silent_ms } => format!("satellite returned after {} s", silent_ms / 1000),
+            other => format!("{other:?}"),
+        },
+    }
+}
+
+/// The prefixed NOC name of a local key: `PREFIX_host` or `PREFIX_host/service`.
+pub fn prefixed_name(opts: &StoreOptions, location: &str, key: &ObjectKey) -> Result<String, String> {
+    let host = opts.prefixer.name(location, &key.host).map_err(|e| e.to_string())?;
+    Ok(match &key.service {
+        None => host,
+        Some(s) => format!("{host}/{s}"),
+    })
+}
+
+enum Incoming {
+    Full(Snapshot),
+    Delta(delta::Delta),
+}
+
+struct Base {
+    seq: u64,
+    hash: [u8; 32],
+    snapshot: Snapshot,
+}
+
+fn load_base(c: &Connection, location: &str) -> Result<Option<Base>, ApplyError> {
+    let row: Option<(i64, Vec<u8>, Vec<u8>)> = c
+        .prepare_cached("SELECT seq, hash, snapshot FROM bases WHERE location = ?1")?
+        .query_row([location], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((seq, hash, blob)) = row else { return Ok(None) };
+    let hash: [u8; 32] = hash.try_into().map_err(|_| ApplyError::Unavailable("corrupt base hash in store".into()))?;
+    Ok(Some(Base { seq: seq as u64, hash, snapshot: codec::decode_snapshot(&blob)? }))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_snapshot(
+    c: &Connection,
+    ctx: &mut BatchCtx,
+    opts: &StoreOptions,
+    location: &str,
+    epoch: u64,
+    seq: u64,
+    incoming: Incoming,
+    notes: &mut Vec<String>,
+    requests: &mut Vec<NocRequest>,
+) -> Result<Disposition, ApplyError> {
+    let state = stream_state(c, location, Stream::Snapshots)?;
+    let same_epoch = state.is_some_and(|(e, _)| e == epoch);
+    let acked = if same_epoch { state.map_or(0, |(_, s)| s) } else { 0 };
+    if same_epoch && seq <= acked {
+        notes.push(format!("duplicate: snapshots up to seq {acked} already applied"));
+        return Ok(Disposition::Duplicate);
+    }
+    let base = load_base(c, location)?;
+    let (new, hash) = match incoming {
+        Incoming::Full(s) => {
+            let h = delta::content_hash(&s);
+            (s, h)
+        }
+        Incoming::Delta(d) => {
+            let need_full = |notes: &mut Vec<String>, requests: &mut Vec<NocRequest>, why: String| {
+                notes.push(why);
+                requests.push(NocRequest::FullSnapshot);
+                Ok(Disposition::NeedFullSnapshot)
+            };
+            if !same_epoch {
+                return need_full(notes, requests, format!("new snapshots epoch {epoch}: send a full snapshot"));
+            }
+            let Some(b) = base.as_ref() else {
+                return need_full(notes, requests, "no base snapshot held: send a full snapshot".into());
+            };
+            if b.seq != d.base_seq || b.hash != d.base_hash {
+                return need_full(
+                    notes,
+                    requests,
+                    format!(
+                        "delta is against base seq {}, the NOC holds seq {}: send a full snapshot",
+                        d.base_seq, b.seq
+                    ),
+                );
+            }
+            match delta::apply(&b.snapshot, &d) {
+                Ok(s) => (s, d.target_hash),
+                Err(delta::DeltaError::Malformed(m)) => return Err(ApplyError::Malformed(format!("delta: {m}"))),
+                Err(e) => return need_full(notes, requests, format!("{e}: send a full snapshot")),
+            }
+        }
+    };
+    if new.location != location {
+        return Err(ApplyError::Malformed(format!(
+            "snapshot names location {:?} inside a frame for {location:?}",
+            new.location
+        )));
+    }
+    if same_epoch && seq > acked + 1 {
+        notes.push(format!("snapshots {}..{} superseded by seq {seq}", acked + 1, seq - 1));
+    }
+    let empty = Snapshot::default();
+    let base_snapshot = base.as_ref().map_or(&empty, |b| &b.snapshot);
+    let ops = ops::diff(base_snapshot, &new);
+    if let Err(suspect) = ops::guard(base_snapshot.objects.len(), &ops, opts.max_delete_share) {
+        c.prepare_cached(
+            "INSERT OR REPLACE INTO held (location, epoch, seq, received_at, deletes, existing, reason, snapshot) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            location,
+            epoch as i64,
+            seq as i64,
+            ctx.now,
+            suspect.deletes as i64,
+            suspect.existing as i64,
+            suspect.to_string(),
+            codec::encode_snapshot(&new)?
+        ])?;
+        set_stream(c, location, Stream::Snapshots, epoch, seq)?;
+        notes.push(format!("held: {suspect}; release with `noc held release {location}`"));
+        tracing::warn!(location, seq, %suspect, "snapshot held");
+        metrics::counter!("outpost_noc_snapshots_held_total").increment(1);
+        return Ok(Disposition::Held);
+    }
+    apply_ops(c, ctx, opts, location, &new, &ops, notes)?;
+    write_base(c, location, epoch, seq, &hash, &new)?;
+    // A newer good snapshot supersedes anything held.
+    c.prepare_cached("DELETE FROM held WHERE location = ?1")?.execute([location])?;
+    set_stream(c, location, Stream::Snapshots, epoch, seq)?;
+    c.prepare_cached("UPDATE locations SET last_snapshot_at = ?2 WHERE location = ?1")?
+        .execute(params![location, new.taken_at])?;
+    Ok(Disposition::Applied)
+}
+
+fn write_base(
+    c: &Connection,
+    location: &str,
+    epoch: u64,
+    seq: u64,
+    hash: &[u8; 32],
+    s: &Snapshot,
+) -> Result<(), ApplyError> {
+    c.prepare_cached(
+        "INSERT INTO bases (location, epoch, seq, hash, snapshot) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT(location) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, hash = excluded.hash, \
+         snapshot = excluded.snapshot",
+    )?
+    .execute(params![location, epoch as i64, seq as i64, &hash[..], codec::encode_snapshot(s)?])?;
+    Ok(())
+}
+
+/// Writes create/update/delete operations to the objects table. Deletes leave tombstones.
+fn apply_ops(
+    c: &Connection,
+    ctx: &mut BatchCtx,
+    opts: &StoreOptions,
+    location: &str,
+    snapshot: &Snapshot,
+    ops: &[Op],
+    notes: &mut Vec<String>,
+) -> Result<(), ApplyError> {
+    let mut upsert = c.prepare_cached(
+        "INSERT INTO objects (location, name, host, service, state, state_type, output, long_output, perfdata, \
+         last_check, last_state_change, acknowledged, in_downtime, stale, severity, deleted_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, NULL, ?15) \
+         ON CONFLICT(location, name) DO UPDATE SET host = excluded.host, service = excluded.service, \
+         state = excluded.state, state_type = excluded.state_type, output = excluded.output, \
+         long_output = excluded.long_output, perfdata = excluded.perfdata, last_check = excluded.last_check, \
+         last_state_change = excluded.last_state_change, acknowledged = excluded.acknowledged, \
+         in_downtime = excluded.in_downtime, stale = 0, severity = excluded.severity, deleted_at = NULL, \
+         updated_at = excluded.updated_at",
+    )?;
+    let mut tombstone = c.prepare_cached(
+        "UPDATE objects SET deleted_at = ?3, updated_at = ?3 WHERE location = ?1 AND name = ?2 AND deleted_at IS NULL",
+    )?;
+    let mut bad_names = 0usize;
+    for op in ops {
+        let key = match op {
+            Op::Create { key, .. } | Op::Update { key, .. } | Op::Delete { key } => key,
+        };
+        let Ok(name) = prefixed_name(opts, location, key) else {
+            bad_names += 1;
+            continue;
+        };
+        match op {
+            Op::Create { object, .. } | Op::Update { object, .. } => {
+                let host = opts.prefixer.name(location, &key.host).unwrap_or_default();
+                upsert_object(&mut upsert, location, &name, &host, key, object, snapshot.taken_at, ctx.now)?;
+            }
+            Op::Delete { .. } => {
+                tombstone.execute(params![location, name, ctx.now])?;
+            }
+        }
+        ctx.object_ops += 1;
+    }
+    if bad_names > 0 {
+        notes.push(format!("{bad_names} object(s) skipped: names the NOC cannot hold after prefixing"));
+    }
+    if !ops.is_empty() {
+        ctx.changed_locations.insert(location.to_string());
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn upsert_object(
+    st: &mut rusqlite::CachedStatement<'_>,
+    location: &str,
+    name: &str,
+    host: &str,
+    key: &ObjectKey,
+    o: &Object,
+    taken_at: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let s = &o.status;
+    st.execute(params![
+        location,
+        name,
+        host,
+        key.service,
+        s.state,
+        u8::from(s.state_type),
+        s.output,
+        s.long_output,
+        s.perfdata.to_string(),
+        s.last_check,
+        s.last_state_change,
+        o.acknowledgement.is_some(),
+        o.in_downtime(taken_at),
+        severity(key.is_host(), s.state),
+        now
+    ])?;
+    Ok(())
+}
+
+/// Applies the held snapshot of `location` without the guard rail; false when none is held.
+pub fn release_held(
+    c: &Connection,
+    ctx: &mut BatchCtx,
+    opts: &StoreOptions,
+    location: &str,
+) -> Result<bool, ApplyError> {
+    let row: Option<(i64, i64, Vec<u8>)> = c
+        .query_row("SELECT epoch, seq, snapshot FROM held WHERE location = ?1", [location], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let Some((epoch, seq, blob)) = row else { return Ok(false) };
+    let held = codec::decode_snapshot(&blob)?;
+    let base = load_base(c, location)?;
+    let empty = Snapshot::default();
+    let ops = ops::diff(base.as_ref().map_or(&empty, |b| &b.snapshot), &held);
+    let mut notes = Vec::new();
+    apply_ops(c, ctx, opts, location, &held, &ops, &mut notes)?;
+    write_base(c, location, epoch as u64, seq as u64, &delta::content_hash(&held), &held)?;
+    c.execute("DELETE FROM held WHERE location = ?1", [location])?;
+    c.execute("UPDATE locations SET last_snapshot_at = ?2 WHERE location = ?1", params![location, held.taken_at])?;
+    tracing::info!(location, seq, ops = ops.len(), "held snapshot released");
+    Ok(true)
+}
+
+/// Housekeeping in the writer's transaction: silence detection, event retention, tombstone purge,
+/// and release requests the CLI left in the `held` table.
+pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions) -> Result<(), ApplyError> {
+    let now = ctx.now;
+    // Silence: no request for factor × the announced shipping interval.
+    let mut silent = Vec::new();
+    {
+        let mut st =
+            c.prepare_cached("SELECT location, last_seen, ship_interval_s FROM locations WHERE silent_since IS NULL")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let location: String = r.get(0)?;
+            let last_seen: i64 = r.get(1)?;
+            let interval_s: Option<i64> = r.get(2)?;
+            let interval_ms = interval_s.map_or(opts.default_ship_interval.as_millis() as i64, |s| s.max(1) * 1000);
+            if now - last_seen > (interval_ms as f64 * opts.silent_factor) as i64 {
+                silent.push((location, last_seen));
+            }
+        }
+    }
+    for (location, last_seen) in silent {
+        c.execute("UPDATE locations SET silent_since = ?2 WHERE location = ?1", params![location, now])?;
+        c.execute("UPDATE objects SET stale = 1 WHERE location = ?1 AND deleted_at IS NULL", [&location])?;
+        let event = Event { seq: 0, time: now, kind: EventKind::Lifecycle(Lifecycle::SatelliteSilent { last_seen }) };
+        insert_event(c, ctx, &location, 0, &event, now, None, None)?;
+        ctx.changed_locations.insert(location.clone());
+        tracing::warn!(location, last_seen, "satellite silent");
+    }
+    let max_age = opts.events_max_age.as_millis() as i64;
+    c.execute("DELETE FROM events WHERE received_at < ?1", [now - max_age])?;
+    c.execute(
+        "DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?1",
+        [opts.events_max_rows.min(i64::MAX as u64) as i64],
+    )?;
+    c.execute(
+        "DELETE FROM objects WHERE deleted_at IS NOT NULL AND deleted_at < ?1",
+        [now - opts.tombstone_grace.as_millis() as i64],
+    )?;
+    let requested: Vec<String> = c
+        .prepare("SELECT location FROM held WHERE release_requested = 1")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for location in requested {
+        release_held(c, ctx, opts, &location)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,499 @@
+//! Read queries (and the few small operator writes) over the store's tables.
+//! Everything here takes a `&Connection`, so the daemon's pool and the CLI share the same code.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{StoreOptions, StoredEvent, codec};
+
+// ---- events ----
+
+/// Filters for the event log. `limit` is capped at [`MAX_PAGE`].
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub location: Option<String>,
+    pub kind: Option<String>,
+    pub state: Option<u8>,
+    pub before_id: Option<i64>,
+    pub after_id: Option<i64>,
+    pub limit: usize,
+}
+
+/// The largest page any query returns.
+pub const MAX_PAGE: usize = 10_000;
+
+const EVENT_COLUMNS: &str =
+    "id, location, epoch, seq, time, received_at, kind, object, state, summary, time_flag, body";
+
+fn event_row(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let body: Vec<u8> = r.get(11)?;
+    let event = codec::decode_event(&body)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(11, rusqlite::types::Type::Blob, Box::new(e)))?;
+    Ok(StoredEvent {
+        id: r.get(0)?,
+        location: r.get(1)?,
+        epoch: r.get::<_, i64>(2)? as u64,
+        seq: r.get::<_, i64>(3)? as u64,
+        time: r.get(4)?,
+        received_at: r.get(5)?,
+        kind: r.get(6)?,
+        object: r.get(7)?,
+        state: r.get::<_, Option<i64>>(8)?.map(|s| s as u8),
+        summary: r.get(9)?,
+        time_flag: r.get(10)?,
+        event,
+    })
+}
+
+pub fn events_after(c: &Connection, after_id: i64, limit: usize) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut st = c.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2"))?;
+    st.query_map(params![after_id, limit.min(MAX_PAGE) as i64], event_row)?.collect()
+}
+
+pub fn query_events(c: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE 1=1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(l) = &f.location {
+        args.push(l.clone().into());
+        sql += &format!(" AND location = ?{}", args.len());
+    }
+    if let Some(k) = &f.kind {
+        args.push(k.clone().into());
+        sql += &format!(" AND kind = ?{}", args.len());
+    }
+    if let Some(s) = f.state {
+        args.push(i64::from(s).into());
+        sql += &format!(" AND state = ?{}", args.len());
+    }
+    if let Some(b) = f.before_id {
+        args.push(b.into());
+        sql += &format!(" AND id < ?{}", args.len());
+    }
+    let ascending = f.after_id.is_some();
+    if let Some(a) = f.after_id {
+        args.push(a.into());
+        sql += &format!(" AND id > ?{}", args.len());
+    }
+    let limit = if f.limit == 0 { 100 } else { f.limit.min(MAX_PAGE) };
+    sql += &format!(" ORDER BY id {} LIMIT {limit}", if ascending { "ASC" } else { "DESC" });
+    let mut st = c.prepare(&sql)?;
+    st.query_map(rusqlite::params_from_iter(args), event_row)?.collect()
+}
+
+pub fn sink_cursor(c: &Connection, name: &str) -> rusqlite::Result<i64> {
+    c.query_row("SELECT id FROM sink_cursors WHERE name = ?1", [name], |r| r.get(0)).optional().map(|v| v.unwrap_or(0))
+}
+
+pub fn set_sink_cursor(c: &Connection, name: &str, id: i64) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO sink_cursors (name, id) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET id = excluded.id",
+        params![name, id],
+    )?;
+    Ok(())
+}
+
+// ---- objects ----
+
+/// One object as the operator API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectRow {
+    /// Prefixed name: `host` or `host/service`, host prefixed with the location.
+    pub name: String,
+    pub location: String,
+    /// Prefixed host name.
+    pub host: String,
+    /// Service description; `None` for hosts.
+    pub service: Option<String>,
+    pub state: u8,
+    pub state_name: &'static str,
+    pub state_type: &'static str,
+    pub output: String,
+    pub long_output: String,
+    pub perfdata: String,
+    pub last_check: i64,
+    pub last_state_change: i64,
+    pub acknowledged: bool,
+    pub in_downtime: bool,
+    /// The satellite is silent: this is the last known state, not a fresh one.
+    pub stale: bool,
+    /// 0 OK/UP .. 4 CRITICAL/DOWN (see `outpost_format::model::severity`).
+    pub severity: u8,
+}
+
+/// Filters for objects. `limit` 0 means 100; capped at [`MAX_PAGE`].
+#[derive(Debug, Clone, Default)]
+pub struct ObjectFilter {
+    pub location: Option<String>,
+    /// Only objects not OK/UP; sorted worst first.
+    pub problems: bool,
+    pub state: Option<u8>,
+    pub acknowledged: Option<bool>,
+    pub downtime: Option<bool>,
+    /// Substring of the name (case-insensitive for ASCII).
+    pub q: Option<String>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectPage {
+    pub total: u64,
+    pub items: Vec<ObjectRow>,
+}
+
+const OBJECT_COLUMNS: &str = "name, location, host, service, state, state_type, output, long_output, perfdata, \
+                              last_check, last_state_change, acknowledged, in_downtime, stale, severity";
+
+fn object_row(r: &Row<'_>) -> rusqlite::Result<ObjectRow> {
+    let service: Option<String> = r.get(3)?;
+    let state = r.get::<_, i64>(4)? as u8;
+    let state_type: i64 = r.get(5)?;
+    Ok(ObjectRow {
+        name: r.get(0)?,
+        location: r.get(1)?,
+        host: r.get(2)?,
+        state_name: outpost_format::model::state_name(service.is_none(), state),
+        service,
+        state,
+        state_type: if state_type == 0 { "SOFT" } else { "HARD" },
+        output: r.get(6)?,
+        long_output: r.get(7)?,
+        perfdata: r.get(8)?,
+        last_check: r.get(9)?,
+        last_state_change: r.get(10)?,
+        acknowledged: r.get(11)?,
+        in_downtime: r.get(12)?,
+        stale: r.get(13)?,
+        severity: r.get::<_, i64>(14)? as u8,
+    })
+}
+
+pub fn objects_where(c: &Connection, location: Option<&str>) -> rusqlite::Result<Vec<ObjectRow>> {
+    match location {
+        Some(l) => {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {OBJECT_COLUMNS} FROM objects WHERE location = ?1 AND deleted_at IS NULL ORDER BY name"
+            ))?;
+            st.query_map([l], object_row)?.collect()
+        }
+        None => {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {OBJECT_COLUMNS} FROM objects WHERE deleted_at IS NULL ORDER BY name"
+            ))?;
+            st.query_map([], object_row)?.collect()
+        }
+    }
+}
+
+pub fn query_objects(c: &Connection, f: &ObjectFilter) -> rusqlite::Result<ObjectPage> {
+    let mut filter = String::from(" WHERE deleted_at IS NULL");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(l) = &f.location {
+        args.push(l.clone().into());
+        filter += &format!(" AND location = ?{}", args.len());
+    }
+    if f.problems {
+        filter += " AND severity > 0";
+    }
+    if let Some(s) = f.state {
+        args.push(i64::from(s).into());
+        filter += &format!(" AND state = ?{}", args.len());
+    }
+    if let Some(a) = f.acknowledged {
+        filter += if a { " AND acknowledged = 1" } else { " AND acknowledged = 0" };
+    }
+    if let Some(d) = f.downtime {
+        filter += if d { " AND in_downtime = 1" } else { " AND in_downtime = 0" };
+    }
+    if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
+        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        args.push(format!("%{escaped}%").into());
+        filter += &format!(" AND name LIKE ?{} ESCAPE '\\'", args.len());
+    }
+    let total: i64 =
+        c.query_row(&format!("SELECT count(*) FROM objects{filter}"), rusqlite::params_from_iter(args.iter()), |r| {
+            r.get(0)
+        })?;
+    let order = if f.problems { "severity DESC, last_state_change DESC, name" } else { "name" };
+    let limit = if f.limit == 0 { 100 } else { f.limit.min(MAX_PAGE) };
+    let sql =
+        format!("SELECT {OBJECT_COLUMNS} FROM objects{filter} ORDER BY {order} LIMIT {limit} OFFSET {}", f.offset);
+    let mut st = c.prepare(&sql)?;
+    let items = st.query_map(rusqlite::params_from_iter(args.iter()), object_row)?.collect::<Result<_, _>>()?;
+    Ok(ObjectPage { total: total as u64, items })
+}
+
+// ---- locations ----
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Problems {
+    pub critical: u64,
+    pub warning: u64,
+    pub unknown: u64,
+    pub down: u64,
+    pub unreachable: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LocationRow {
+    pub location: String,
+    /// Enrollment status of the location's newest key: `accepted`, `pending`, ..., or `preshared`/`unknown`.
+    pub status: String,
+    /// `ok`, `stale` (silent satellite), `problem` (some object not OK) or `pending` (not yet accepted).
+    pub health: &'static str,
+    pub last_seen: Option<i64>,
+    /// How old the newest applied snapshot is, by the NOC clock corrected for the satellite's clock offset.
+    pub lag_ms: Option<i64>,
+    pub backlog_items: Option<i64>,
+    pub backlog_bytes: Option<i64>,
+    pub backlog_oldest_ms: Option<i64>,
+    pub version: String,
+    pub clock_offset_ms: Option<i64>,
+    pub objects: u64,
+    pub problems: Problems,
+    /// Announced shipping interval, seconds.
+    pub ship_interval_s: Option<i64>,
+    pub silent_since: Option<i64>,
+}
+
+pub fn locations(c: &Connection, now_ms: i64, _opts: &StoreOptions) -> rusqlite::Result<Vec<LocationRow>> {
+    use std::collections::BTreeMap;
+    let mut rows: BTreeMap<String, LocationRow> = BTreeMap::new();
+    let blank = |location: &str| LocationRow {
+        location: location.to_string(),
+        status: "unknown".into(),
+        health: "ok",
+        last_seen: None,
+        lag_ms: None,
+        backlog_items: None,
+        backlog_bytes: None,
+        backlog_oldest_ms: None,
+        version: String::new(),
+        clock_offset_ms: None,
+        objects: 0,
+        problems: Problems::default(),
+        ship_interval_s: None,
+        silent_since: None,
+    };
+    let mut st = c.prepare_cached(
+        "SELECT location, last_seen, clock_offset_ms, ship_interval_s, version, backlog_items, backlog_bytes, \
+         backlog_oldest_ms, last_snapshot_at, silent_since FROM locations",
+    )?;
+    let mut q = st.query([])?;
+    while let Some(r) = q.next()? {
+        let location: String = r.get(0)?;
+        let mut row = blank(&location);
+        row.last_seen = r.get(1)?;
+        row.clock_offset_ms = r.get(2)?;
+        row.ship_interval_s = r.get(3)?;
+        row.version = r.get(4)?;
+        row.backlog_items = r.get(5)?;
+        row.backlog_bytes = r.get(6)?;
+        row.backlog_oldest_ms = r.get(7)?;
+        let snap_at: Option<i64> = r.get(8)?;
+        row.lag_ms = snap_at.map(|t| (now_ms - (t - row.clock_offset_ms.unwrap_or(0))).max(0));
+        row.silent_since = r.get(9)?;
+        rows.insert(location, row);
+    }
+    // Newest key per location decides the status shown.
+    let mut st = c.prepare_cached("SELECT location, status FROM satellites ORDER BY updated_at")?;
+    let mut q = st.query([])?;
+    while let Some(r) = q.next()? {
+        let location: String = r.get(0)?;
+        let status: String = r.get(1)?;
+        rows.entry(location.clone()).or_insert_with(|| blank(&location)).status = status;
+    }
+    let mut st = c.prepare_cached(
+        "SELECT location, service IS NULL, state, count(*) FROM objects WHERE deleted_at IS NULL \
+         GROUP BY location, service IS NULL, state",
+    )?;
+    let mut q = st.query([])?;
+    while let Some(r) = q.next()? {
+        let location: String = r.get(0)?;
+        let is_host: bool = r.get(1)?;
+        let state: i64 = r.get(2)?;
+        let n = r.get::<_, i64>(3)? as u64;
+        let row = rows.entry(location.clone()).or_insert_with(|| blank(&location));
+        row.objects += n;
+        match (is_host, state) {
+            (_, 0) => {}
+            (true, 1) => row.problems.down += n,
+            (true, _) => row.problems.unreachable += n,
+            (false, 1) => row.problems.warning += n,
+            (false, 2) => row.problems.critical += n,
+            (false, _) => row.problems.unknown += n,
+        }
+    }
+    for row in rows.values_mut() {
+        if row.status == "unknown" && row.last_seen.is_some() {
+            row.status = "preshared".into();
+        }
+        let p = &row.problems;
+        row.health = if matches!(row.status.as_str(), "pending") {
+            "pending"
+        } else if row.silent_since.is_some() {
+            "stale"
+        } else if p.critical + p.warning + p.unknown + p.down + p.unreachable > 0 {
+            "problem"
+        } else {
+            "ok"
+        };
+    }
+    Ok(rows.into_values().collect())
+}
+
+// ---- satellites ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SatelliteStatus {
+    Pending,
+    Accepted,
+    Rejected,
+    Revoked,
+}
+
+impl SatelliteStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SatelliteStatus::Pending => "pending",
+            SatelliteStatus::Accepted => "accepted",
+            SatelliteStatus::Rejected => "rejected",
+            SatelliteStatus::Revoked => "revoked",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => SatelliteStatus::Pending,
+            "accepted" => SatelliteStatus::Accepted,
+            "rejected" => SatelliteStatus::Rejected,
+            "revoked" => SatelliteStatus::Revoked,
+            _ => return None,
+        })
+    }
+    /// Accept and reject act on pending keys; revoke acts on accepted ones. Revoked and rejected are final.
+    pub fn may_become(self, to: SatelliteStatus) -> bool {
+        matches!(
+            (self, to),
+            (SatelliteStatus::Pending, SatelliteStatus::Accepted)
+                | (SatelliteStatus::Pending, SatelliteStatus::Rejected)
+                | (SatelliteStatus::Accepted, SatelliteStatus::Revoked)
+                | (SatelliteStatus::Pending, SatelliteStatus::Revoked)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SatelliteRow {
+    pub location: String,
+    pub status: SatelliteStatus,
+    /// First 16 hex digits of the key's SHA-256, enough to tell keys apart.
+    pub key_fingerprint: String,
+    #[serde(skip)]
+    pub key_sha256: String,
+    pub hostname: String,
+    pub version: String,
+    pub first_seen: i64,
+    pub updated_at: i64,
+}
+
+fn satellite_row(r: &Row<'_>) -> rusqlite::Result<SatelliteRow> {
+    let key: String = r.get(0)?;
+    let status: String = r.get(2)?;
+    Ok(SatelliteRow {
+        key_fingerprint: key.chars().take(16).collect(),
+        key_sha256: key,
+        location: r.get(1)?,
+        // Unknown text cannot be written by this code; treat it as the safest state.
+        status: SatelliteStatus::parse(&status).unwrap_or(SatelliteStatus::Revoked),
+        hostname: r.get(3)?,
+        version: r.get(4)?,
+        first_seen: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
+const SATELLITE_COLUMNS: &str = "key_sha256, location, status, hostname, version, first_seen, updated_at";
+
+pub fn satellites(c: &Connection) -> rusqlite::Result<Vec<SatelliteRow>> {
+    let mut st =
+        c.prepare_cached(&format!("SELECT {SATELLITE_COLUMNS} FROM satellites ORDER BY location, first_seen"))?;
+    st.query_map([], satellite_row)?.collect()
+}
+
+pub fn satellite_by_key(c: &Connection, key_sha256: &str) -> rusqlite::Result<Option<SatelliteRow>> {
+    let mut st = c.prepare_cached(&format!("SELECT {SATELLITE_COLUMNS} FROM satellites WHERE key_sha256 = ?1"))?;
+    st.query_row([key_sha256], satellite_row).optional()
+}
+
+pub fn enroll(
+    c: &Connection,
+    key_sha256: &str,
+    location: &str,
+    hostname: &str,
+    version: &str,
+    now_ms: i64,
+) -> rusqlite::Result<SatelliteRow> {
+    c.execute(
+        "INSERT INTO satellites (key_sha256, location, status, hostname, version, first_seen, updated_at) \
+         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5) \
+         ON CONFLICT(key_sha256) DO UPDATE SET hostname = excluded.hostname, version = excluded.version",
+        params![key_sha256, location, hostname, version, now_ms],
+    )?;
+    satellite_by_key(c, key_sha256)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+pub fn set_satellite_status(
+    c: &Connection,
+    location: &str,
+    to: SatelliteStatus,
+    now_ms: i64,
+) -> rusqlite::Result<usize> {
+    let from: &[&str] = match to {
+        SatelliteStatus::Accepted | SatelliteStatus::Rejected => &["pending"],
+        SatelliteStatus::Revoked => &["pending", "accepted"],
+        SatelliteStatus::Pending => &[],
+    };
+    let mut n = 0;
+    for f in from {
+        n += c.execute(
+            "UPDATE satellites SET status = ?1, updated_at = ?2 WHERE location = ?3 AND status = ?4",
+            params![to.as_str(), now_ms, location, f],
+        )?;
+    }
+    Ok(n)
+}
+
+// ---- held snapshots ----
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldRow {
+    pub location: String,
+    pub epoch: u64,
+    pub seq: u64,
+    pub received_at: i64,
+    pub deletes: u64,
+    pub existing: u64,
+    pub reason: String,
+    pub release_requested: bool,
+}
+
+pub fn held(c: &Connection) -> rusqlite::Result<Vec<HeldRow>> {
+    let mut st = c.prepare_cached(
+        "SELECT location, epoch, seq, received_at, deletes, existing, reason, release_requested FROM held \
+         ORDER BY location",
+    )?;
+    st.query_map([], |r| {
+        Ok(HeldRow {
+            location: r.get(0)?,
+            epoch: r.get::<_, i64>(1)? as u64,
+            seq: r.get::<_, i64>(2)? as u64,
+            received_at: r.get(3)?,
+            deletes: r.get::<_, i64>(4)? as u64,
+            existing: r.get::<_, i64>(5)? as u64,
+            reason: r.get(6)?,
+            release_requested: r.get(7)?,
+        })
+    })?
+    .collect()
+}

@@ -1,0 +1,208 @@
+//! The single writer thread and its group commit.
+//!
+//! Every change to the store's frame-derived state goes through this thread. It takes the first queued job,
+//! then everything else already queued (up to [`MAX_BATCH`]), applies each in its own savepoint inside one
+//! `BEGIN IMMEDIATE` transaction, commits once (one fsync for the whole batch), and only then answers every job.
+//! While it commits, new jobs queue up, so batches grow with load: that is what makes durable applies fast.
+//!
+//! Shutdown: [`WriterHandle::shutdown`] closes the queue; the thread drains what is queued, commits, and exits.
+
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::apply::{self, ApplyError, BatchCtx, FrameMeta, FrameOutcome};
+use super::{Change, StoreOptions, now_ms};
+
+/// Most jobs in one transaction; bounds the latency a single batch adds.
+pub const MAX_BATCH: usize = 512;
+/// Queue depth before senders wait (backpressure to the HTTP handlers).
+const QUEUE_DEPTH: usize = 4096;
+
+enum Job {
+    Frame {
+        frame: Box<outpost_format::Frame>,
+        meta: FrameMeta,
+        reply: oneshot::Sender<Result<FrameOutcome, ApplyError>>,
+    },
+    Release {
+        location: String,
+        reply: oneshot::Sender<Result<bool, ApplyError>>,
+    },
+    Maintain {
+        reply: oneshot::Sender<Result<(), ApplyError>>,
+    },
+}
+
+pub struct WriterHandle {
+    /// `None` after shutdown; std Mutex: only held to clone the sender.
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl WriterHandle {
+    pub fn spawn(conn: Connection, opts: StoreOptions, changes: broadcast::Sender<Change>) -> anyhow::Result<Self> {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let thread =
+            std::thread::Builder::new().name("store-writer".into()).spawn(move || run(conn, opts, changes, rx))?;
+        Ok(WriterHandle { queue: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) })
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Job>, ApplyError> {
+        self.queue
+            .lock()
+            .expect("writer queue lock poisoned")
+            .clone()
+            .ok_or_else(|| ApplyError::Unavailable("the NOC is shutting down".into()))
+    }
+
+    async fn call<T>(&self, job: impl FnOnce(oneshot::Sender<Result<T, ApplyError>>) -> Job) -> Result<T, ApplyError> {
+        let (reply, rx) = oneshot::channel();
+        self.sender()?
+            .send(job(reply))
+            .await
+            .map_err(|_| ApplyError::Unavailable("the store writer has stopped".into()))?;
+        rx.await.map_err(|_| ApplyError::Unavailable("the store writer has stopped".into()))?
+    }
+
+    pub async fn apply_frame(&self, frame: outpost_format::Frame, meta: FrameMeta) -> Result<FrameOutcome, ApplyError> {
+        self.call(|reply| Job::Frame { frame: Box::new(frame), meta, reply }).await
+    }
+
+    pub async fn release(&self, location: String) -> Result<bool, ApplyError> {
+        self.call(|reply| Job::Release { location, reply }).await
+    }
+
+    pub async fn maintain(&self) -> Result<(), ApplyError> {
+        self.call(|reply| Job::Maintain { reply }).await
+    }
+
+    /// Closes the queue and waits until the thread has committed everything queued before.
+    pub fn shutdown(&self) {
+        self.queue.lock().expect("writer queue lock poisoned").take();
+        let thread = self.thread.lock().expect("writer thread lock poisoned").take();
+        if let Some(t) = thread {
+            // Senders still in flight keep the channel open until they finish; the thread ends after them.
+            if t.join().is_err() {
+                tracing::error!("store writer thread panicked");
+            }
+        }
+    }
+}
+
+enum Reply {
+    Frame(oneshot::Sender<Result<FrameOutcome, ApplyError>>, Result<FrameOutcome, ApplyError>),
+    Release(oneshot::Sender<Result<bool, ApplyError>>, Result<bool, ApplyError>),
+    Maintain(oneshot::Sender<Result<(), ApplyError>>, Result<(), ApplyError>),
+}
+
+impl Reply {
+    fn fail(self, why: &str) {
+        let e = || ApplyError::Unavailable(why.to_string());
+        // A dropped receiver means the request went away; the result (a rollback) is the same either way.
+        let _ = match self {
+            Reply::Frame(r, _) => r.send(Err(e())).map_err(drop),
+            Reply::Release(r, _) => r.send(Err(e())).map_err(drop),
+            Reply::Maintain(r, _) => r.send(Err(e())).map_err(drop),
+        };
+    }
+    fn send(self) {
+        let _ = match self {
+            Reply::Frame(r, v) => r.send(v).map_err(drop),
+            Reply::Release(r, v) => r.send(v).map_err(drop),
+            Reply::Maintain(r, v) => r.send(v).map_err(drop),
+        };
+    }
+}
+
+fn run(mut conn: Connection, opts: StoreOptions, changes: broadcast::Sender<Change>, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        run_batch(&mut conn, &opts, &changes, jobs);
+    }
+    tracing::debug!("store writer stopped");
+}
+
+fn run_batch(conn: &mut Connection, opts: &StoreOptions, changes: &broadcast::Sender<Change>, jobs: Vec<Job>) {
+    let started = Instant::now();
+    let n_jobs = jobs.len();
+    let mut ctx = BatchCtx { now: now_ms(), ..Default::default() };
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::error!(error = %e, "store: cannot begin transaction");
+            for job in jobs {
+                reply_of(job).fail("store busy: cannot begin a transaction");
+            }
+            return;
+        }
+    };
+    let mut replies = Vec::with_capacity(n_jobs);
+    let mut frames = 0u64;
+    for job in jobs {
+        if let Err(e) = tx.execute_batch("SAVEPOINT job") {
+            tracing::error!(error = %e, "store: savepoint failed");
+            reply_of(job).fail("store error");
+            continue;
+        }
+        let reply = match job {
+            Job::Frame { frame, meta, reply } => {
+                frames += 1;
+                Reply::Frame(reply, apply::apply_frame(&tx, &mut ctx, opts, *frame, &meta))
+            }
+            Job::Release { location, reply } => {
+                Reply::Release(reply, apply::release_held(&tx, &mut ctx, opts, &location))
+            }
+            Job::Maintain { reply } => Reply::Maintain(reply, apply::maintain(&tx, &mut ctx, opts)),
+        };
+        let ok = match &reply {
+            Reply::Frame(_, r) => r.is_ok(),
+            Reply::Release(_, r) => r.is_ok(),
+            Reply::Maintain(_, r) => r.is_ok(),
+        };
+        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        if let Err(e) = tx.execute_batch(end) {
+            tracing::error!(error = %e, "store: savepoint end failed");
+        }
+        replies.push(reply);
+    }
+    if let Err(e) = tx.commit() {
+        tracing::error!(error = %e, "store: commit failed; nothing in this batch was applied");
+        for r in replies {
+            r.fail("store commit failed; retry");
+        }
+        return;
+    }
+    // Durable now: answer, then tell live views.
+    for r in replies {
+        r.send();
+    }
+    let elapsed = started.elapsed();
+    metrics::histogram!("outpost_noc_apply_batch_seconds").record(elapsed.as_secs_f64());
+    metrics::counter!("outpost_noc_frames_committed_total").increment(frames);
+    metrics::counter!("outpost_noc_object_updates_total").increment(ctx.object_ops);
+    if let Some(last_id) = ctx.last_event_id {
+        // No subscribers is fine: the log is the source of truth.
+        let _ = changes.send(Change::Events { last_id });
+    }
+    if !ctx.changed_locations.is_empty() {
+        let _ = changes.send(Change::Objects { locations: ctx.changed_locations.into_iter().collect() });
+    }
+}
+
+fn reply_of(job: Job) -> Reply {
+    match job {
+        Job::Frame { reply, .. } => Reply::Frame(reply, Err(ApplyError::Unavailable(String::new()))),
+        Job::Release { reply, .. } => Reply::Release(reply, Err(ApplyError::Unavailable(String::new()))),
+        Job::Maintain { reply } => Reply::Maintain(reply, Err(ApplyError::Unavailable(String::new()))),
+    }
+}
