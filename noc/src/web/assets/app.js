@@ -101,6 +101,22 @@
     return JSON.stringify(p);
   }
 
+  // The API filters by state code; hosts and services share the codes (1 is WARNING or DOWN).
+  const STATE_OPTIONS = [['', 'any'], ['2', 'CRITICAL / UNREACHABLE'], ['1', 'WARNING / DOWN'], ['3', 'UNKNOWN'],
+    ['0', 'OK / UP']];
+  const HOST_STATES = ['UP', 'DOWN', 'UNREACHABLE'];
+  const SERVICE_STATES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'];
+
+  // An event's state as a name: the full event (`event`) says whether its object is a host or a service.
+  function eventStateName(e) {
+    if (e.state === null || e.state === undefined) return null;
+    if (typeof e.state === 'string') return e.state;
+    const inner = e.event && typeof e.event === 'object' ? Object.values(e.event)[0] : null;
+    const key = inner && inner.key;
+    const names = key && (key.service === null || key.service === undefined) ? HOST_STATES : SERVICE_STATES;
+    return names[e.state] || String(e.state);
+  }
+
   function stateBadge(name) {
     const n = String(name || 'PENDING');
     return el('span', { class: `badge s-${n.toLowerCase()}`, text: n });
@@ -237,8 +253,7 @@
     const locSelect = select('f-location', 'Location', [['', 'all']], f.location, set('location'));
     const filters = el('div', { class: 'filters' },
       fixed.location ? null : locSelect,
-      select('f-state', 'State', [['', 'any'], ['critical', 'CRITICAL'], ['warning', 'WARNING'], ['unknown', 'UNKNOWN'],
-        ['down', 'DOWN'], ['unreachable', 'UNREACHABLE'], ['ok', 'OK'], ['up', 'UP']], f.state, set('state')),
+      select('f-state', 'State', STATE_OPTIONS, f.state, set('state')),
       select('f-ack', 'Acknowledged', [['', 'any'], ['true', 'yes'], ['false', 'no']], f.acknowledged, set('acknowledged')),
       select('f-downtime', 'In downtime', [['', 'any'], ['true', 'yes'], ['false', 'no']], f.downtime, set('downtime')),
       el('label', {}, 'Search ', el('input', { id: 'f-q', type: 'search', value: f.q, placeholder: 'host, service or output',
@@ -294,8 +309,7 @@
     root.replaceChildren(el('h2', { text: 'Event log' }),
       el('div', { class: 'filters' }, locSelect,
         select('f-kind', 'Kind', [['', 'any']].concat(EVENT_KINDS.map((k) => [k, k])), f.kind, set('kind')),
-        select('f-state', 'State', [['', 'any'], ['critical', 'CRITICAL'], ['warning', 'WARNING'], ['unknown', 'UNKNOWN'],
-          ['down', 'DOWN'], ['unreachable', 'UNREACHABLE'], ['ok', 'OK'], ['up', 'UP']], f.state, set('state'))),
+        select('f-state', 'State', STATE_OPTIONS, f.state, set('state'))),
       el('table', { id: 'events' }, el('thead', {}, el('tr', {},
         ['Time (satellite)', 'Received', 'Location', 'Kind', 'Object', 'State', 'Summary'].map((h) => el('th', { text: h })))), tbody),
       more);
@@ -303,7 +317,7 @@
     const row = (e, fresh) => el('tr', { 'data-event-id': e.id, class: fresh ? 'new' : null },
       el('td', { text: fmtTime(e.time) }), el('td', { text: fmtTime(e.received_at) }),
       el('td', { text: e.location }), el('td', { text: e.kind }), el('td', { text: e.object || '' }),
-      el('td', {}, e.state ? stateBadge(e.state) : ''), el('td', { class: 'output', text: e.summary || '' }));
+      el('td', {}, eventStateName(e) ? stateBadge(eventStateName(e)) : ''), el('td', { class: 'output', text: e.summary || '' }));
 
     const fetchPage = (extra) => api(`/api/v1/events?${query({ ...f, ...extra, limit: PAGE })}`).then(itemsOf);
     const sortDesc = (list) => list.sort((a, b) => b.id - a.id);
@@ -374,11 +388,15 @@
           }
           return el('tr', { 'data-satellite': s.location, 'data-status': s.status },
             el('td', { text: s.location }), el('td', { class: 'status', text: s.status }),
-            el('td', { class: 'output', text: detailsOf(s, ['location', 'status']) }), el('td', {}, buttons));
+            el('td', { text: s.hostname || '' }), el('td', { text: s.version || '' }),
+            el('td', { class: 'perf', text: s.key_fingerprint || '' }),
+            el('td', { title: fmtTime(s.first_seen), text: fmtAge(s.first_seen) }),
+            el('td', { title: fmtTime(s.updated_at), text: fmtAge(s.updated_at) }), el('td', {}, buttons));
         });
-        if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 4, class: 'empty', text: 'No satellite has enrolled.' })));
-        box.replaceChildren(el('table', { id: 'satellites' },
-          el('thead', {}, el('tr', {}, ['Location', 'Status', 'Details', ''].map((h) => el('th', { text: h })))), el('tbody', {}, rows)));
+        if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 8, class: 'empty', text: 'No satellite has enrolled.' })));
+        box.replaceChildren(el('table', { id: 'satellites' }, el('thead', {}, el('tr', {},
+          ['Location', 'Status', 'Hostname', 'Version', 'Key', 'First seen', 'Changed', ''].map((h) => el('th', { text: h })))),
+        el('tbody', {}, rows)));
       },
     };
   }
@@ -391,12 +409,15 @@
       refresh: async () => {
         const list = itemsOf(await api('/api/v1/held'));
         const rows = list.map((h) => el('tr', { 'data-held': h.location },
-          el('td', { text: h.location }), el('td', { class: 'output', text: detailsOf(h, ['location']) }),
+          el('td', { text: h.location }), el('td', { title: fmtTime(h.received_at), text: fmtAge(h.received_at) }),
+          el('td', { class: 'num', text: `${h.deletes ?? '?'} of ${h.existing ?? '?'}` }),
+          el('td', { class: 'output', text: h.reason || detailsOf(h, ['location']) }),
+          el('td', { text: h.release_requested ? 'release requested' : '' }),
           el('td', {}, el('button', { type: 'button', class: 'release',
             onclick: () => act(`/api/v1/held/${encodeURIComponent(h.location)}/release`, `Release ${h.location}`) }, 'Release'))));
-        if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 3, class: 'empty', text: 'Nothing is held.' })));
-        box.replaceChildren(el('table', { id: 'held' },
-          el('thead', {}, el('tr', {}, ['Location', 'Details', ''].map((h) => el('th', { text: h })))), el('tbody', {}, rows)));
+        if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 6, class: 'empty', text: 'Nothing is held.' })));
+        box.replaceChildren(el('table', { id: 'held' }, el('thead', {}, el('tr', {},
+          ['Location', 'Received', 'Deletes', 'Reason', '', ''].map((h) => el('th', { text: h })))), el('tbody', {}, rows)));
       },
     };
   }
@@ -437,9 +458,9 @@
     es.onopen = () => { liveBadge.textContent = 'live'; liveBadge.classList.add('on'); };
     es.onerror = () => { liveBadge.textContent = 'reconnecting'; liveBadge.classList.remove('on'); };
     es.onmessage = onLive;
-    for (const type of ['event', 'events', 'object', 'objects', 'location', 'locations', 'satellite', 'held', 'update']) {
-      es.addEventListener(type, onLive);
-    }
+    // The NOC sends `event` (one per committed event) and `objects` (some location's objects changed).
+    es.addEventListener('event', onLive);
+    es.addEventListener('objects', onLive);
   }
 
   window.addEventListener('hashchange', route);
