@@ -311,7 +311,7 @@ mod tests {
 
     #[test]
     fn plain_http_is_refused_off_loopback() {
-        let err = parse("listen = \"0.0.0.0:8080\"\ninsecure_plain_http = true\n").unwrap_err();
+        let err = parse("listen = \"0.0.0.0:8080\"\ninsecure_plain_http = true\n").expect_err("refused");
         assert!(format!("{err:#}").contains("loopback"), "{err:#}");
         assert!(parse("listen = \"127.0.0.1:8080\"\ninsecure_plain_http = true\n").is_ok());
         assert!(parse("listen = \"[::1]:8080\"\ninsecure_plain_http = true\n").is_ok());

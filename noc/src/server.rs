@@ -51,8 +51,26 @@ pub fn build_router(state: AppState) -> Router {
     app
 }
 
+/// Runs the daemon until SIGTERM or SIGINT.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested: finishing in-flight requests");
+            cancel.cancel();
+        });
+    }
+    run(config, cancel, |_| {}).await
+}
+
+/// Runs the daemon until `cancel` fires; `on_listening` gets the bound address (useful with port 0).
+pub async fn run(
+    config: Config,
+    cancel: CancellationToken,
+    on_listening: impl FnOnce(std::net::SocketAddr) + Send + 'static,
+) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
     let listen = config.listen;
     let tls = config.tls.clone();
@@ -79,15 +97,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     // HOOK (northbound): sinks start here with (store, config, cancel), e.g.
     // `crate::sinks::spawn_all(state.store.clone(), state.config.clone(), cancel.clone(), &tracker)`.
+    crate::inbox::spawn(&state, &tracker)?;
 
     let handle = axum_server::Handle::new();
     {
         let handle = handle.clone();
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutdown requested: finishing in-flight requests");
-            cancel.cancel();
+            cancel.cancelled().await;
             handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
         });
     }
@@ -97,6 +114,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(async move {
             if let Some(addr) = handle.listening().await {
                 tracing::info!(%addr, tls = tls_on, "noc listening");
+                on_listening(addr);
             }
         });
     }

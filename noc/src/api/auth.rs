@@ -35,7 +35,7 @@ fn is_operator(state: &AppState, req: &Request) -> bool {
     {
         let h = sha256_hex(token.trim());
         // Comparing hashes: equal-length digests of a secret, so timing reveals nothing useful.
-        if state.config.api_tokens_sha256.iter().any(|t| *t == h) {
+        if state.config.api_tokens_sha256.contains(&h) {
             return true;
         }
     }
