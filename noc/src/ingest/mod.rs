@@ -109,12 +109,14 @@ async fn frames(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
 
 /// Decodes the body, mapping size violations to 413 and everything else to 400.
 fn decode(body: &[u8], limits: &Limits) -> Result<Frame, Box<Response>> {
-    Frame::decode(body, limits).map_err(|e| Box::new(match e {
-        FrameError::PayloadTooLarge { .. } | FrameError::RawTooLarge { .. } => {
-            text(StatusCode::PAYLOAD_TOO_LARGE, format!("frame too large: {e}; nothing applied"))
-        }
-        other => text(StatusCode::BAD_REQUEST, format!("malformed frame: {other}; nothing applied")),
-    }))
+    Frame::decode(body, limits).map_err(|e| {
+        Box::new(match e {
+            FrameError::PayloadTooLarge { .. } | FrameError::RawTooLarge { .. } => {
+                text(StatusCode::PAYLOAD_TOO_LARGE, format!("frame too large: {e}; nothing applied"))
+            }
+            other => text(StatusCode::BAD_REQUEST, format!("malformed frame: {other}; nothing applied")),
+        })
+    })
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
