@@ -1,6 +1,8 @@
 //! Shared helpers for end-to-end tests: temp dirs, locating and starting the real `noc` and
 //! `satellite` binaries on 127.0.0.1, free ports, and polling with a deadline.
 
+pub mod proxy;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
