@@ -655,3 +655,8 @@ fn random_epoch() -> u64 {
 pub fn now_ms() -> UnixMillis {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
+
+/// Writes a small status file atomically (no fsync: it is rewritten every few seconds and losing it is harmless).
+pub fn write_status_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    ledger::write_atomic(path, bytes, false)
+}
