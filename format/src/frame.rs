@@ -213,7 +213,8 @@ impl Frame {
             return Err(FrameError::BadLocation);
         }
         let raw = match &self.payload {
-            Payload::Full(s) => rmp_serde::to_vec_named(s),
+            // Snapshots are compact (arrays): see `compat` for the forward-compat rule and why.
+            Payload::Full(s) => rmp_serde::to_vec(s),
             Payload::Delta(d) => rmp_serde::to_vec_named(d),
             Payload::Events(e) => rmp_serde::to_vec_named(e),
             Payload::Ack(a) => rmp_serde::to_vec_named(a),

@@ -3,6 +3,7 @@
 //! This crate is pure: no async runtime, no filesystem, no sockets.
 //! Only this crate defines what crosses the wire between a satellite and the NOC, and every frame carries a version.
 
+mod compat;
 pub mod delta;
 pub mod event;
 pub mod frame;
@@ -11,6 +12,7 @@ pub mod naming;
 pub mod ops;
 pub mod perfdata;
 pub mod plugin_output;
+pub mod sitegen;
 
 pub use event::{Event, EventKind};
 pub use frame::{Frame, FrameKind, Limits};

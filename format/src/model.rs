@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::compat::forward_compatible;
 use crate::perfdata::PerfData;
 
 /// Milliseconds since the Unix epoch, UTC. Every time on the wire uses this unit.
@@ -191,7 +192,7 @@ impl StateType {
 }
 
 /// A whole site at one instant: what a full snapshot carries and what a delta reconstructs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Snapshot {
     /// The satellite's location ID, e.g. `FRA1`.
     pub location: String,
@@ -200,8 +201,10 @@ pub struct Snapshot {
     pub objects: BTreeMap<ObjectKey, Object>,
 }
 
+forward_compatible!(Snapshot { location, taken_at, objects });
+
 /// One host or service: configuration, status and operator annotations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Object {
     pub config: ObjectConfig,
     pub status: Status,
@@ -209,6 +212,8 @@ pub struct Object {
     pub downtimes: Vec<Downtime>,
     pub comments: Vec<Comment>,
 }
+
+forward_compatible!(Object { config, status, acknowledgement, downtimes, comments });
 
 impl Object {
     /// True while a scheduled downtime is in effect at `now`.
@@ -218,7 +223,7 @@ impl Object {
 }
 
 /// Configuration as the satellite resolved it (templates applied, macros not yet expanded).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct ObjectConfig {
     /// Host alias or service display name.
     pub display_name: String,
@@ -238,7 +243,19 @@ pub struct ObjectConfig {
     pub custom_vars: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+forward_compatible!(ObjectConfig {
+    display_name,
+    address,
+    check_command,
+    check_interval,
+    retry_interval,
+    max_attempts,
+    notifications,
+    groups,
+    custom_vars
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct NotificationConfig {
     pub enabled: bool,
     /// Seconds between repeated problem notifications; 0 notifies once.
@@ -247,8 +264,10 @@ pub struct NotificationConfig {
     pub options: String,
 }
 
+forward_compatible!(NotificationConfig { enabled, interval, options });
+
 /// Check status, as Nagios keeps it in `status.dat`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Status {
     /// Numeric state: a [`HostState`] for hosts, a [`ServiceState`] for services.
     pub state: u8,
@@ -273,7 +292,23 @@ pub struct Status {
     pub notification_number: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+forward_compatible!(Status {
+    state,
+    state_type,
+    current_attempt,
+    output,
+    long_output,
+    perfdata,
+    last_check,
+    last_state_change,
+    last_hard_state_change,
+    is_flapping,
+    checks_enabled,
+    problem_notified,
+    notification_number
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Acknowledgement {
     pub author: String,
     pub comment: String,
@@ -282,7 +317,9 @@ pub struct Acknowledgement {
     pub time: UnixMillis,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+forward_compatible!(Acknowledgement { author, comment, sticky, time });
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Downtime {
     /// Satellite-assigned, unique per satellite.
     pub id: u64,
@@ -297,6 +334,8 @@ pub struct Downtime {
     pub started_at: Option<UnixMillis>,
 }
 
+forward_compatible!(Downtime { id, author, comment, start, end, fixed, duration_s, started_at });
+
 impl Downtime {
     pub fn is_active(&self, now: UnixMillis) -> bool {
         match self.started_at {
@@ -307,7 +346,7 @@ impl Downtime {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Comment {
     /// Satellite-assigned, unique per satellite.
     pub id: u64,
@@ -315,3 +354,5 @@ pub struct Comment {
     pub text: String,
     pub time: UnixMillis,
 }
+
+forward_compatible!(Comment { id, author, text, time });

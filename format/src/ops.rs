@@ -79,6 +79,48 @@ pub fn diff_objects(old: &BTreeMap<ObjectKey, Object>, new: &BTreeMap<ObjectKey,
     ops
 }
 
+/// [`diff`] that consumes the new snapshot and moves its objects into the operations instead of cloning
+/// them: the fast path for a receiver that decoded the snapshot only to diff it.
+pub fn diff_owned(old: &Snapshot, new: Snapshot) -> Vec<Op> {
+    diff_objects_owned(&old.objects, new.objects)
+}
+
+/// [`diff_owned`] over bare object maps.
+pub fn diff_objects_owned(old: &BTreeMap<ObjectKey, Object>, new: BTreeMap<ObjectKey, Object>) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let mut old_it = old.iter().peekable();
+    let mut new_it = new.into_iter().peekable();
+    loop {
+        let order = match (old_it.peek(), new_it.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((ok, _)), Some((nk, _))) => (*ok).cmp(nk),
+        };
+        match order {
+            Ordering::Less => {
+                if let Some((key, _)) = old_it.next() {
+                    ops.push(Op::Delete { key: key.clone() });
+                }
+            }
+            Ordering::Greater => {
+                if let Some((key, object)) = new_it.next() {
+                    ops.push(Op::Create { key, object });
+                }
+            }
+            Ordering::Equal => {
+                if let (Some((_, before)), Some((key, after))) = (old_it.next(), new_it.next()) {
+                    let changed = changed_fields(before, &after);
+                    if !changed.is_empty() {
+                        ops.push(Op::Update { key, object: after, changed });
+                    }
+                }
+            }
+        }
+    }
+    ops
+}
+
 /// Names of the fields that differ between two versions of an object, in declaration order.
 pub fn changed_fields(a: &Object, b: &Object) -> Vec<&'static str> {
     let mut changed = Vec::new();
@@ -182,6 +224,7 @@ mod tests {
         let old = snap(&[(a.clone(), svc(0, "up")), (b.clone(), svc(0, "ok")), (c.clone(), svc(0, "ok"))]);
         let new = snap(&[(a.clone(), svc(0, "up")), (b.clone(), svc(2, "bad")), (d.clone(), svc(0, "up"))]);
         let ops = diff(&old, &new);
+        assert_eq!(diff_owned(&old, new.clone()), ops);
         assert_eq!(
             ops,
             vec![
