@@ -1,0 +1,483 @@
+//! The site's live state: every configured object with its status, annotations and schedule, plus the
+//! operator commands that change it. One `Table` sits behind the engine's lock; its methods are
+//! synchronous and return the events to emit once the lock is released.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use outpost_format::event::NotificationType;
+use outpost_format::model::{Acknowledgement, Comment, Downtime, Object, StateType, Status};
+use outpost_format::{EventKind, ObjectKey, Snapshot, UnixMillis};
+
+use super::machine::{self, CheckInput, Context};
+use super::retention::{Retained, RetainedObject};
+use super::{Runtime, downtime};
+use crate::check::CheckOutcome;
+use crate::config::{CheckDef, Config};
+use crate::scheduler::{self, Due, LatencyHistogram, Schedule};
+
+/// One host or service.
+#[derive(Debug)]
+pub struct Slot {
+    pub def: Arc<CheckDef>,
+    pub obj: Object,
+    pub rt: Runtime,
+    /// A check of this object is running; it is not scheduled again until the result is in.
+    pub in_flight: bool,
+    /// The host's slot (itself for a host).
+    pub host_idx: u32,
+    /// Hosts only: checks of this host and its services now running (the per-host limit).
+    pub running: u32,
+}
+
+#[derive(Debug)]
+pub struct Table {
+    pub config: Arc<Config>,
+    pub slots: Vec<Slot>,
+    pub index: HashMap<ObjectKey, u32>,
+    pub schedule: Schedule,
+    /// Bumped by every reload; schedule entries from older generations are dropped.
+    pub generation: u32,
+    pub paused: bool,
+    pub next_downtime_id: u64,
+    pub next_comment_id: u64,
+    pub latency: LatencyHistogram,
+}
+
+/// Why an operator command was refused. Each says what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    #[error("no host or service `{0}` in this satellite's config; `satellite status --all` lists them")]
+    UnknownObject(String),
+    #[error("no downtime with id {0}; `satellite status --all` shows downtime ids")]
+    UnknownDowntime(u64),
+    #[error("no comment with id {0}; `satellite status --all` shows comment ids")]
+    UnknownComment(u64),
+    #[error("`{0}` is not in a problem state; only problems can be acknowledged")]
+    NotAProblem(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Counts a reload reports in its `ConfigChanged` event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReloadCounts {
+    pub added: u32,
+    pub changed: u32,
+    pub removed: u32,
+}
+
+/// A check the scheduler should start now.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub idx: u32,
+    pub generation: u32,
+    pub due: UnixMillis,
+    pub def: Arc<CheckDef>,
+}
+
+/// `host` or `host/service`, as operators type it.
+pub fn parse_key(text: &str) -> ObjectKey {
+    match text.split_once('/') {
+        Some((h, s)) => ObjectKey::service(h, s),
+        None => ObjectKey::host(text),
+    }
+}
+
+fn fresh_status(def: &CheckDef, paused: bool) -> Status {
+    Status {
+        state: 0,
+        state_type: StateType::Hard,
+        current_attempt: 1,
+        checks_enabled: def.active_checks && !paused,
+        output: if def.command.is_some() || !def.is_host() {
+            String::new()
+        } else {
+            "(no check command: assumed UP)".into()
+        },
+        ..Status::default()
+    }
+}
+
+impl Table {
+    /// Builds the table for `config`, taking state from `retained` for objects that still exist.
+    pub fn new(config: Arc<Config>, retained: Option<Retained>, now: UnixMillis) -> Table {
+        let mut table = Table {
+            config: config.clone(),
+            slots: Vec::new(),
+            index: HashMap::new(),
+            schedule: Schedule::default(),
+            generation: 0,
+            paused: false,
+            next_downtime_id: 1,
+            next_comment_id: 1,
+            latency: LatencyHistogram::default(),
+        };
+        let mut old: HashMap<ObjectKey, RetainedObject> = HashMap::new();
+        if let Some(r) = retained {
+            table.paused = r.paused;
+            table.next_downtime_id = r.next_downtime_id.max(1);
+            table.next_comment_id = r.next_comment_id.max(1);
+            old = r.objects.into_iter().map(|o| (o.key.clone(), o)).collect();
+        }
+        table.build_slots(&config, |def| {
+            old.remove(&def.key).map(|o| (o.status, o.acknowledgement, o.downtimes, o.comments, o.runtime))
+        });
+        table.schedule_all(now);
+        table
+    }
+
+    fn build_slots(
+        &mut self,
+        config: &Config,
+        mut take: impl FnMut(&CheckDef) -> Option<(Status, Option<Acknowledgement>, Vec<Downtime>, Vec<Comment>, Runtime)>,
+    ) {
+        self.slots = Vec::with_capacity(config.hosts.len() + config.services.len());
+        self.index = HashMap::with_capacity(self.slots.capacity());
+        for def in config.objects() {
+            let idx = self.slots.len() as u32;
+            let host_idx = if def.is_host() {
+                idx
+            } else {
+                self.index.get(&ObjectKey::host(def.key.host.clone())).copied().unwrap_or(idx)
+            };
+            let mut obj =
+                Object { config: def.config.clone(), status: fresh_status(def, self.paused), ..Object::default() };
+            let mut rt = Runtime::default();
+            if let Some((status, ack, downtimes, comments, runtime)) = take(def) {
+                obj.status = status;
+                obj.status.checks_enabled = def.active_checks && !self.paused;
+                obj.acknowledgement = ack;
+                obj.downtimes = downtimes;
+                obj.comments = comments;
+                rt = runtime;
+            }
+            self.index.insert(def.key.clone(), idx);
+            self.slots.push(Slot { def: Arc::new(def.clone()), obj, rt, in_flight: false, host_idx, running: 0 });
+        }
+    }
+
+    /// Puts every actively checked object on the schedule (keeping retained times that are still ahead).
+    fn schedule_all(&mut self, now: UnixMillis) {
+        self.schedule.clear();
+        let n = self.slots.len();
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if slot.def.command.is_none() || !slot.def.active_checks {
+                continue;
+            }
+            let interval =
+                interval_ms(&slot.def, slot.obj.status.state != 0 && slot.obj.status.state_type == StateType::Soft);
+            slot.rt.next_check = scheduler::first_due(now, slot.rt.next_check, interval, i, n);
+            if !slot.in_flight {
+                self.schedule.push(Due { at: slot.rt.next_check, idx: i as u32, generation: self.generation });
+            }
+        }
+    }
+
+    /// Applies a new config. Unchanged and changed objects keep their state; new ones start fresh.
+    pub fn reload(&mut self, config: Arc<Config>, now: UnixMillis) -> ReloadCounts {
+        let mut counts = ReloadCounts::default();
+        let mut old: HashMap<ObjectKey, Slot> =
+            std::mem::take(&mut self.slots).into_iter().map(|s| (s.def.key.clone(), s)).collect();
+        let mut in_flight = Vec::new();
+        self.build_slots(&config, |def| {
+            let s = old.remove(&def.key)?;
+            in_flight.push((def.key.clone(), s.in_flight, s.running));
+            if *s.def != *def {
+                counts.changed += 1;
+            }
+            Some((s.obj.status, s.obj.acknowledgement, s.obj.downtimes, s.obj.comments, s.rt))
+        });
+        counts.removed = old.len() as u32;
+        counts.added = (self.slots.len() - in_flight.len()) as u32;
+        for (key, flying, running) in in_flight {
+            if let Some(&idx) = self.index.get(&key) {
+                let slot = &mut self.slots[idx as usize];
+                slot.in_flight = flying;
+                slot.running = running;
+            }
+        }
+        self.config = config;
+        self.generation = self.generation.wrapping_add(1);
+        self.schedule_all(now);
+        counts
+    }
+
+    /// Pops the checks due at `now` (at most `max`), skipping stale entries and hosts at their limit.
+    pub fn due_checks(&mut self, now: UnixMillis, max: usize, out: &mut Vec<Launch>) {
+        if self.paused {
+            return;
+        }
+        let per_host = self.config.engine.max_checks_per_host as u32;
+        let mut deferred = Vec::new();
+        while out.len() < max {
+            let Some(due) = self.schedule.pop_due(now) else { break };
+            if due.generation != self.generation {
+                continue;
+            }
+            let Some(slot) = self.slots.get(due.idx as usize) else { continue };
+            if slot.in_flight || slot.rt.next_check != due.at {
+                continue;
+            }
+            let host_idx = slot.host_idx as usize;
+            if self.slots[host_idx].running >= per_host {
+                // Per-host limit: try again shortly rather than piling onto one device.
+                deferred.push(Due { at: now + 250, ..due });
+                continue;
+            }
+            self.slots[host_idx].running += 1;
+            let slot = &mut self.slots[due.idx as usize];
+            slot.in_flight = true;
+            out.push(Launch { idx: due.idx, generation: due.generation, due: due.at, def: slot.def.clone() });
+        }
+        for d in deferred {
+            if let Some(slot) = self.slots.get_mut(d.idx as usize) {
+                slot.rt.next_check = d.at;
+            }
+            self.schedule.push(d);
+        }
+    }
+
+    fn find(&self, idx: u32, generation: u32, key: &ObjectKey) -> Option<usize> {
+        if generation == self.generation && self.slots.get(idx as usize).is_some_and(|s| &s.def.key == key) {
+            return Some(idx as usize);
+        }
+        self.index.get(key).map(|&i| i as usize)
+    }
+
+    /// Records a finished check: state machine, reschedule, per-host accounting. Returns events to emit.
+    pub fn apply(&mut self, launch: &Launch, outcome: CheckOutcome, finished: UnixMillis) -> Vec<EventKind> {
+        let Some(idx) = self.find(launch.idx, launch.generation, &launch.def.key) else {
+            return Vec::new(); // removed by a reload while it ran
+        };
+        let host_idx = self.slots[idx].host_idx as usize;
+        self.slots[host_idx].running = self.slots[host_idx].running.saturating_sub(1);
+        let mut code = outcome.code;
+        let is_host = launch.def.is_host();
+        if is_host && code == 1 && self.parents_all_down(idx) {
+            code = 2;
+        }
+        let (host_problem, host_in_downtime) = if is_host {
+            (false, false)
+        } else {
+            let h = &self.slots[host_idx].obj;
+            (h.status.state != 0, h.in_downtime(finished))
+        };
+        let ctx = Context {
+            host_problem,
+            host_in_downtime,
+            flap_detection: self.slots[idx].def.flap_detection,
+            flap_low: self.config.engine.flap_low_threshold,
+            flap_high: self.config.engine.flap_high_threshold,
+        };
+        let generation = self.generation;
+        let slot = &mut self.slots[idx];
+        slot.in_flight = false;
+        let key = slot.def.key.clone();
+        let input = CheckInput { code, output: outcome.output, finished };
+        let result = machine::apply_result(&key, &mut slot.obj, &mut slot.rt, input, &ctx);
+        let mut events = result.events;
+        // A flexible downtime starts at the first problem inside its window.
+        if !slot.obj.downtimes.is_empty() {
+            events.extend(downtime::tick(&key, &mut slot.obj, finished));
+        }
+        if slot.def.command.is_some() && slot.def.active_checks {
+            let interval = interval_ms(&slot.def, result.retry);
+            let base = if launch.generation == generation { launch.due } else { finished };
+            slot.rt.next_check = scheduler::next_due(base, finished, interval);
+            self.schedule.push(Due { at: slot.rt.next_check, idx: idx as u32, generation });
+        }
+        events
+    }
+
+    fn parents_all_down(&self, idx: usize) -> bool {
+        let parents = &self.slots[idx].def.parents;
+        !parents.is_empty()
+            && parents.iter().all(|p| {
+                self.index
+                    .get(&ObjectKey::host(p.clone()))
+                    .is_some_and(|&i| self.slots[i as usize].obj.status.state != 0)
+            })
+    }
+
+    /// Starts and ends downtimes at `now`.
+    pub fn tick(&mut self, now: UnixMillis) -> Vec<EventKind> {
+        let mut events = Vec::new();
+        for slot in self.slots.iter_mut().filter(|s| !s.obj.downtimes.is_empty()) {
+            events.extend(downtime::tick(&slot.def.key, &mut slot.obj, now));
+        }
+        events
+    }
+
+    pub fn snapshot(&self, now: UnixMillis) -> Snapshot {
+        Snapshot {
+            location: self.config.location.clone(),
+            taken_at: now,
+            objects: self.slots.iter().map(|s| (s.def.key.clone(), s.obj.clone())).collect(),
+        }
+    }
+
+    pub fn retained(&self, now: UnixMillis) -> Retained {
+        Retained {
+            saved_at: now,
+            paused: self.paused,
+            next_downtime_id: self.next_downtime_id,
+            next_comment_id: self.next_comment_id,
+            objects: self
+                .slots
+                .iter()
+                .map(|s| RetainedObject {
+                    key: s.def.key.clone(),
+                    status: s.obj.status.clone(),
+                    acknowledgement: s.obj.acknowledgement.clone(),
+                    downtimes: s.obj.downtimes.clone(),
+                    comments: s.obj.comments.clone(),
+                    runtime: s.rt.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn lookup(&self, key: &ObjectKey) -> Result<usize, OpError> {
+        self.index.get(key).map(|&i| i as usize).ok_or_else(|| OpError::UnknownObject(key.to_string()))
+    }
+
+    /// Acknowledges a problem. Raises `AcknowledgementSet` and an acknowledgement notification.
+    pub fn acknowledge(&mut self, key: &ObjectKey, ack: Acknowledgement) -> Result<Vec<EventKind>, OpError> {
+        let idx = self.lookup(key)?;
+        let slot = &mut self.slots[idx];
+        if slot.obj.status.state == 0 {
+            return Err(OpError::NotAProblem(key.to_string()));
+        }
+        slot.obj.acknowledgement = Some(ack.clone());
+        let mut events = vec![EventKind::AcknowledgementSet { key: key.clone(), ack: ack.clone() }];
+        if slot.obj.config.notifications.enabled {
+            if let EventKind::Notification(mut n) = machine::notification(
+                key,
+                &slot.obj,
+                NotificationType::Acknowledgement,
+                slot.obj.status.notification_number,
+            ) {
+                n.author = ack.author;
+                n.comment = ack.comment;
+                events.push(EventKind::Notification(n));
+            }
+        }
+        Ok(events)
+    }
+
+    pub fn remove_acknowledgement(&mut self, key: &ObjectKey) -> Result<Vec<EventKind>, OpError> {
+        let idx = self.lookup(key)?;
+        Ok(match self.slots[idx].obj.acknowledgement.take() {
+            Some(_) => vec![EventKind::AcknowledgementRemoved { key: key.clone() }],
+            None => Vec::new(),
+        })
+    }
+
+    /// Schedules a downtime (id assigned here). A fixed downtime whose window has begun starts at once.
+    pub fn schedule_downtime(
+        &mut self,
+        key: &ObjectKey,
+        mut d: Downtime,
+        now: UnixMillis,
+    ) -> Result<(u64, Vec<EventKind>), OpError> {
+        let idx = self.lookup(key)?;
+        if d.end <= d.start || d.end <= now {
+            return Err(OpError::Invalid(
+                "the downtime ends before it starts or is already over; check --start/--end".into(),
+            ));
+        }
+        if !d.fixed && d.duration_s == 0 {
+            return Err(OpError::Invalid("a flexible downtime needs --duration".into()));
+        }
+        d.id = self.next_downtime_id;
+        d.started_at = None;
+        self.next_downtime_id += 1;
+        let slot = &mut self.slots[idx];
+        slot.obj.downtimes.push(d.clone());
+        let mut events = vec![EventKind::DowntimeScheduled { key: key.clone(), downtime: d.clone() }];
+        events.extend(downtime::tick(key, &mut slot.obj, now));
+        Ok((d.id, events))
+    }
+
+    pub fn cancel_downtime(&mut self, id: u64, now: UnixMillis) -> Result<Vec<EventKind>, OpError> {
+        for slot in &mut self.slots {
+            if let Some(pos) = slot.obj.downtimes.iter().position(|d| d.id == id) {
+                let was_active = slot.obj.in_downtime(now);
+                slot.obj.downtimes.remove(pos);
+                let key = slot.def.key.clone();
+                let mut events = vec![EventKind::DowntimeCancelled { key: key.clone(), downtime_id: id }];
+                if was_active && !slot.obj.in_downtime(now) && machine::allows(&slot.obj, 's') {
+                    events.push(machine::notification(&key, &slot.obj, NotificationType::DowntimeCancelled, 0));
+                }
+                return Ok(events);
+            }
+        }
+        Err(OpError::UnknownDowntime(id))
+    }
+
+    pub fn add_comment(
+        &mut self,
+        key: &ObjectKey,
+        author: String,
+        text: String,
+        now: UnixMillis,
+    ) -> Result<(u64, Vec<EventKind>), OpError> {
+        let idx = self.lookup(key)?;
+        let comment = Comment { id: self.next_comment_id, author, text, time: now };
+        self.next_comment_id += 1;
+        self.slots[idx].obj.comments.push(comment.clone());
+        Ok((comment.id, vec![EventKind::CommentAdded { key: key.clone(), comment }]))
+    }
+
+    pub fn remove_comment(&mut self, id: u64) -> Result<Vec<EventKind>, OpError> {
+        for slot in &mut self.slots {
+            if let Some(pos) = slot.obj.comments.iter().position(|c| c.id == id) {
+                slot.obj.comments.remove(pos);
+                return Ok(vec![EventKind::CommentRemoved { key: slot.def.key.clone(), comment_id: id }]);
+            }
+        }
+        Err(OpError::UnknownComment(id))
+    }
+
+    /// Schedules an immediate check of `key` (a host's services too when `with_services`). Returns how many.
+    pub fn check_now(&mut self, key: &ObjectKey, with_services: bool, now: UnixMillis) -> Result<usize, OpError> {
+        self.lookup(key)?;
+        let mut n = 0;
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let hit = slot.def.key == *key || (with_services && key.is_host() && slot.def.key.host == key.host);
+            if hit && slot.def.command.is_some() {
+                n += 1;
+                if !slot.in_flight {
+                    slot.rt.next_check = now;
+                    self.schedule.push(Due { at: now, idx: i as u32, generation: self.generation });
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Pauses or resumes all active checks. Returns whether anything changed. Resuming re-spreads the
+    /// schedule so that the checks missed while paused do not all run at once.
+    pub fn set_paused(&mut self, paused: bool, now: UnixMillis) -> bool {
+        if self.paused == paused {
+            return false;
+        }
+        self.paused = paused;
+        for slot in &mut self.slots {
+            slot.obj.status.checks_enabled = slot.def.active_checks && !paused;
+        }
+        if !paused {
+            for slot in &mut self.slots {
+                slot.rt.next_check = 0;
+            }
+            self.schedule_all(now);
+        }
+        true
+    }
+}
+
+fn interval_ms(def: &CheckDef, retry: bool) -> i64 {
+    let d = if retry { def.retry_interval } else { def.check_interval };
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
