@@ -1,8 +1,14 @@
 //! The satellite: check engine, durable spool, sender, trap receiver.
 //! `main.rs` only parses arguments and calls into these modules.
 
+pub mod check;
+pub mod config;
+pub mod control;
+pub mod engine;
 pub mod outbox;
+pub mod scheduler;
 pub mod sender;
 pub mod ship;
 pub mod spool;
+pub mod state;
 pub mod traps;
