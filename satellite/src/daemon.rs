@@ -324,3 +324,31 @@ fn human_ms(ms: i64) -> String {
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
 }
+
+impl DeliverySettings {
+    /// From the validated satellite configuration. `no_fsync` is the test/benchmark-only runtime flag.
+    pub fn from_config(c: &crate::config::Config, no_fsync: bool) -> anyhow::Result<DeliverySettings> {
+        let schedule = match &c.noc.ship {
+            crate::config::ShipSchedule::Interval(d) => ShipSchedule::Interval(*d),
+            crate::config::ShipSchedule::Cron(e) => ShipSchedule::Cron(e.clone()),
+        };
+        let spool = SpoolConfig {
+            max_bytes: c.spool.max_bytes,
+            max_age: c.spool.max_age,
+            segment_bytes: c.spool.segment_bytes,
+            fsync: !no_fsync,
+        };
+        DeliverySettings::from_parts(
+            &c.location,
+            &c.state_dir,
+            &c.spool.dir,
+            spool,
+            &c.noc.urls,
+            c.noc.ca_file.as_deref(),
+            c.noc.pinned_cert_sha256.as_deref(),
+            schedule,
+            c.noc.full_every,
+            c.noc.request_timeout,
+        )
+    }
+}
