@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod ingest;
 pub mod metrics;
 pub mod server;
+pub mod sinks;
 pub mod state;
 pub mod store;
 pub mod web;

@@ -1,0 +1,210 @@
+//! Northbound sinks: SNMP notifications ([`snmp`]), Nagios external commands and object config ([`nagios`],
+//! built on [`nagios_cmd`], [`nagios_config`] and [`nagios_status`]) and webhooks ([`webhook`]).
+//!
+//! Every sink is a task that follows the store's event log with its own durable cursor
+//! (`Store::sink_cursor`/`set_sink_cursor`, named `<kind>:<name>`), so a sink whose destination is down
+//! catches up later and a NOC restart resumes where each sink stopped. Delivery is at least once: the cursor
+//! moves only past events that were delivered (or filtered out).
+//! A new sink starts at the end of the log unless `replay_history = true` (cursor value -1 marks
+//! "initialised on an empty log", because 0 means "never started").
+//!
+//! The order within one sink is the log's commit order. Sinks do not wait for each other.
+
+pub mod filter;
+pub mod nagios;
+pub mod nagios_cmd;
+pub mod nagios_config;
+pub mod nagios_status;
+pub mod snmp;
+pub mod webhook;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Change, Store, StoredEvent};
+pub use filter::{Filter, FilterConfig};
+
+/// Events read from the log per round.
+pub const BATCH: usize = 500;
+/// Longest wait between retries of a failing destination.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Polling fallback if a change notification was missed.
+pub const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// A delivery that stopped part-way.
+#[derive(Debug)]
+pub struct DeliveryError {
+    /// How many of the events handed in were delivered, in order, before the failure.
+    pub delivered: usize,
+    pub error: anyhow::Error,
+}
+
+/// One northbound destination.
+pub trait Sink: Send {
+    /// Cursor name, `<kind>:<name>`.
+    fn name(&self) -> &str;
+    fn filter(&self) -> &Filter;
+    /// Delivers `events` (already filtered) in order.
+    fn deliver(&mut self, events: &[StoredEvent]) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+    /// Called at start, when objects changed, and every [`IDLE_POLL`] while idle.
+    fn objects_changed(&mut self) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// `[sinks]` of `noc.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinksConfig {
+    #[serde(default)]
+    pub snmp: Vec<snmp::SnmpSinkConfig>,
+    #[serde(default)]
+    pub webhook: Vec<webhook::WebhookConfig>,
+    #[serde(default)]
+    pub nagios: Option<nagios::NagiosConfig>,
+    /// Deliver the event log from its beginning to a sink that has never run (default: start at the end).
+    #[serde(default)]
+    pub replay_history: bool,
+}
+
+impl SinksConfig {
+    pub fn from_table(table: &toml::Table) -> anyhow::Result<SinksConfig> {
+        SinksConfig::deserialize(toml::Value::Table(table.clone())).context("the [sinks] section")
+    }
+}
+
+/// Starts one task per configured sink. `sinks` is the raw `[sinks]` table of the NOC config.
+pub fn spawn_all(
+    store: &Store,
+    sinks: &toml::Table,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let config = SinksConfig::from_table(sinks)?;
+    let mut names = std::collections::BTreeSet::new();
+    let mut handles = Vec::new();
+    let replay = config.replay_history;
+    for c in config.snmp {
+        let sink = snmp::SnmpSink::new(c)?;
+        anyhow::ensure!(names.insert(sink.name().to_string()), "two sinks are named {:?}", sink.name());
+        handles.push(tokio::spawn(run_sink(store.clone(), sink, replay, cancel.clone())));
+    }
+    for c in config.webhook {
+        let sink = webhook::WebhookSink::new(c)?;
+        anyhow::ensure!(names.insert(sink.name().to_string()), "two sinks are named {:?}", sink.name());
+        handles.push(tokio::spawn(run_sink(store.clone(), sink, replay, cancel.clone())));
+    }
+    if let Some(c) = config.nagios {
+        let sink = nagios::NagiosSink::new(c, store.clone())?;
+        handles.push(tokio::spawn(run_sink(store.clone(), sink, replay, cancel.clone())));
+    }
+    Ok(handles)
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(f).await.context("store task panicked")?
+}
+
+/// The cursor loop every sink runs. Returns when `cancel` fires.
+pub async fn run_sink<S: Sink>(store: Store, mut sink: S, replay_history: bool, cancel: CancellationToken) {
+    let name = sink.name().to_string();
+    // Subscribe before the first read, so no commit between the read and the wait is missed.
+    let mut changes = store.subscribe();
+    let mut backoff = Duration::from_millis(200);
+    let cursor_name = name.clone();
+    let st = store.clone();
+    let init = blocking(move || {
+        let cursor = st.sink_cursor(&cursor_name)?;
+        if cursor != 0 {
+            return Ok(cursor);
+        }
+        let start = if replay_history { -1 } else { st.last_event_id()?.max(0) };
+        let start = if start == 0 { -1 } else { start };
+        st.set_sink_cursor(&cursor_name, start)?;
+        Ok(start)
+    })
+    .await;
+    let mut cursor = match init {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(sink = %name, error = format!("{e:#}"), "sink cannot read its cursor; it will not run");
+            return;
+        }
+    };
+    tracing::info!(sink = %name, cursor, "sink started");
+    if let Err(e) = sink.objects_changed().await {
+        tracing::warn!(sink = %name, error = format!("{e:#}"), "sink could not sync objects at start");
+    }
+    while !cancel.is_cancelled() {
+        let st = store.clone();
+        let batch = match blocking(move || st.events_after(cursor, BATCH)).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(sink = %name, error = format!("{e:#}"), "sink cannot read the event log");
+                if sleep_or_cancel(&cancel, backoff).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        let Some(last) = batch.last().map(|e| e.id) else {
+            // Idle: wait for a commit, an object change, the poll fallback, or shutdown.
+            let woke = tokio::select! {
+                _ = cancel.cancelled() => break,
+                r = changes.recv() => r,
+                _ = tokio::time::sleep(IDLE_POLL) => Ok(Change::Objects { locations: Vec::new() }),
+            };
+            match woke {
+                Ok(Change::Objects { .. }) | Err(RecvError::Lagged(_)) => {
+                    if let Err(e) = sink.objects_changed().await {
+                        tracing::warn!(sink = %name, error = format!("{e:#}"), "sink could not sync objects");
+                    }
+                }
+                Ok(Change::Events { .. }) => {}
+                Err(RecvError::Closed) => break,
+            }
+            continue;
+        };
+        let matching: Vec<StoredEvent> = batch.into_iter().filter(|e| sink.filter().matches(e)).collect();
+        let (new_cursor, failure) = match sink.deliver(&matching).await {
+            Ok(()) => (last, None),
+            Err(DeliveryError { delivered, error }) => {
+                // Everything before the first undelivered event was delivered or filtered out.
+                (matching.get(delivered).map_or(last, |e| e.id - 1), Some(error))
+            }
+        };
+        if new_cursor > cursor {
+            let st = store.clone();
+            let n = name.clone();
+            match blocking(move || st.set_sink_cursor(&n, new_cursor)).await {
+                Ok(()) => cursor = new_cursor,
+                Err(e) => tracing::error!(sink = %name, error = format!("{e:#}"), "sink cannot save its cursor"),
+            }
+        }
+        match failure {
+            None => backoff = Duration::from_millis(200),
+            Some(error) => {
+                metrics::counter!("outpost_sink_failures_total", "sink" => name.clone()).increment(1);
+                tracing::warn!(sink = %name, cursor, retry_in_ms = backoff.as_millis() as u64, error = format!("{error:#}"),
+                    "sink delivery failed; will retry from its cursor");
+                if sleep_or_cancel(&cancel, backoff).await {
+                    break;
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    tracing::info!(sink = %name, cursor, "sink stopped");
+}
+
+/// True if cancelled.
+async fn sleep_or_cancel(cancel: &CancellationToken, d: Duration) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => true,
+        _ = tokio::time::sleep(d) => false,
+    }
+}
