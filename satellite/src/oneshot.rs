@@ -181,3 +181,97 @@ fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("sync {}", dir.display()))?;
     Ok(path)
 }
+
+/// `satellite ship` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ShipArgs {
+    /// Give up (exit 4) if the NOC has not acknowledged everything within this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout_secs: u64,
+    /// Deliver what is spooled without taking a new snapshot.
+    #[arg(long)]
+    pub no_snapshot: bool,
+    /// No progress line.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not fsync the spool (tests and benchmarks only).
+    #[arg(long, hide = true)]
+    pub no_fsync: bool,
+}
+
+/// `satellite export` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Directory to write `*.opf` frame files into (created if missing).
+    #[arg(long)]
+    pub to: PathBuf,
+    /// Count exported data as delivered and free its spool space (one-way links with no acknowledgement).
+    #[arg(long)]
+    pub mark_delivered: bool,
+    /// Most events per file.
+    #[arg(long, default_value_t = 5000)]
+    pub batch: usize,
+}
+
+fn load_settings(
+    config_path: &Path,
+    state_dir: Option<&Path>,
+    no_fsync: bool,
+) -> Result<(crate::config::Config, DeliverySettings), Exit> {
+    let mut config = crate::config::Config::load(config_path).map_err(|e| Exit::new(EXIT_CONFIG, format!("{e}")))?;
+    if let Some(dir) = state_dir {
+        if config.spool.dir == config.state_dir.join("spool") {
+            config.spool.dir = dir.join("spool");
+        }
+        config.state_dir = dir.to_path_buf();
+    }
+    let settings = DeliverySettings::from_config(&config, no_fsync)
+        .map_err(|e| Exit::new(EXIT_CONFIG, format!("{}: {e:#}", config_path.display())))?;
+    Ok((config, settings))
+}
+
+fn finish(res: Result<(), Exit>) -> std::process::ExitCode {
+    match res {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("satellite: {}", e.reason);
+            std::process::ExitCode::from(e.code.clamp(1, 255) as u8)
+        }
+    }
+}
+
+/// Entry point of `satellite ship` (main.rs calls this).
+pub fn ship_command(config_path: &Path, state_dir: Option<&Path>, args: ShipArgs) -> std::process::ExitCode {
+    finish((|| {
+        let (config, settings) = load_settings(config_path, state_dir, args.no_fsync)?;
+        let snapshot = if args.no_snapshot { None } else { Some(current_snapshot(&config)) };
+        let rt = tokio::runtime::Runtime::new().map_err(|e| Exit::new(1, format!("start the async runtime: {e}")))?;
+        rt.block_on(ship(&settings, snapshot, Duration::from_secs(args.timeout_secs), args.quiet))
+    })())
+}
+
+/// Entry point of `satellite export` (main.rs calls this).
+pub fn export_command(config_path: &Path, state_dir: Option<&Path>, args: ExportArgs) -> std::process::ExitCode {
+    finish((|| {
+        let (_, settings) = load_settings(config_path, state_dir, false)?;
+        let r = export(&settings, &args.to, args.mark_delivered, args.batch)?;
+        println!(
+            "exported {} events and {} snapshots in {} files to {}",
+            r.events,
+            r.snapshots,
+            r.files.len(),
+            args.to.display()
+        );
+        Ok(())
+    })())
+}
+
+/// The site's current snapshot from the engine's retained state (what `ship` sends when no daemon runs).
+fn current_snapshot(config: &crate::config::Config) -> outpost_format::Snapshot {
+    let now = now_ms();
+    let retained = crate::state::retention::load(&config.state_dir).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read retained state; shipping the configuration with pending states");
+        None
+    });
+    crate::state::table::Table::new(Arc::new(config.clone()), retained, now).snapshot(now)
+}
