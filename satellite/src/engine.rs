@@ -81,8 +81,9 @@ pub fn now_ms() -> UnixMillis {
 
 impl Engine {
     /// Loads retention from `state_dir`, starts the engine's tasks and returns its handle.
-    /// Emits `Lifecycle::Started`. Stops when `cancel` is cancelled; [`EngineHandle::join`] waits for that.
-    pub async fn start(
+    /// Must be called inside a tokio runtime. Lifecycle `Started`/`Stopping` events are the daemon's to emit.
+    /// Stops when `cancel` is cancelled; [`EngineHandle::join`] waits for that (and the final retention write).
+    pub fn start(
         config: Arc<Config>,
         state_dir: &Path,
         sink: EventSink,
@@ -123,12 +124,17 @@ impl Engine {
             cancel,
         });
         let handle = EngineHandle { shared: shared.clone(), tracker: TaskTracker::new() };
-        handle.emit(vec![EventKind::Lifecycle(Lifecycle::Started { version: env!("CARGO_PKG_VERSION").into() })]).await;
         handle.tracker.spawn(scheduler_loop(shared.clone(), handle.tracker.clone()));
         handle.tracker.spawn(ticker_loop(shared.clone()));
         handle.tracker.spawn(retention_loop(shared.clone()));
         handle.tracker.close();
         Ok(handle)
+    }
+}
+
+impl crate::ship::SnapshotSource for EngineHandle {
+    fn snapshot(&self) -> Snapshot {
+        EngineHandle::snapshot(self)
     }
 }
 
@@ -290,6 +296,14 @@ impl EngineHandle {
     /// Waits until every task has stopped (after cancellation) and the final retention write is done.
     pub async fn join(&self) {
         self.tracker.wait().await;
+    }
+
+    /// Loads the config at `path` and applies it; on any config error nothing changes and the errors are returned.
+    pub async fn reload_from(&self, path: &Path) -> anyhow::Result<ReloadCounts> {
+        let p = path.to_path_buf();
+        let loaded = tokio::task::spawn_blocking(move || Config::load(&p)).await.context("config loader task")?;
+        let config = loaded.map_err(|errors| anyhow::anyhow!("{errors}"))?;
+        self.reload(Arc::new(config)).await
     }
 
     pub fn cancel_token(&self) -> CancellationToken {

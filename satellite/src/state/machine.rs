@@ -80,7 +80,8 @@ pub fn apply_result(key: &ObjectKey, obj: &mut Object, rt: &mut Runtime, input: 
     } else {
         (StateType::Hard, max_attempts)
     };
-    let hard_change = state_type == StateType::Hard && (changed || prev_type == StateType::Soft) && !(code == 0 && prev_state == 0);
+    let hard_change =
+        state_type == StateType::Hard && (changed || prev_type == StateType::Soft) && !(code == 0 && prev_state == 0);
     let alert = changed || (state_type == StateType::Soft && code != 0) || hard_change;
 
     let st = &mut obj.status;
