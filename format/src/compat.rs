@@ -13,9 +13,13 @@
 //! So new fields are only ever appended at the end of a struct, and must have a meaningful default.
 
 /// Implements `Deserialize` for a struct from an array or a map, per the module's forward-compat rule.
-/// List every field, in declaration order.
+/// List every field, in declaration order; the first `required` fields must be present in either form
+/// (so that, say, an acknowledgement's map is not mistaken for an empty snapshot).
 macro_rules! forward_compatible {
     ($ty:ident { $($field:ident),+ $(,)? }) => {
+        forward_compatible!($ty { $($field),+ } required 0);
+    };
+    ($ty:ident { $($field:ident),+ $(,)? } required $required:literal) => {
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 struct V;
@@ -24,21 +28,28 @@ macro_rules! forward_compatible {
                     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                         f.write_str(concat!("a ", stringify!($ty), " as an array or a map"))
                     }
+                    #[allow(unused_comparisons)] // `required` may be 0
                     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<$ty, A::Error> {
                         let mut ended = false;
+                        let mut idx: usize = 0;
                         $(
                             let $field = if ended {
                                 Default::default()
                             } else {
                                 match seq.next_element()? {
                                     Some(v) => v,
+                                    None if idx < $required => {
+                                        return Err(serde::de::Error::invalid_length(idx, &self));
+                                    }
                                     None => {
                                         ended = true;
                                         Default::default()
                                     }
                                 }
                             };
+                            idx += 1;
                         )+
+                        let _ = idx;
                         if !ended {
                             // Fields appended by a newer writer.
                             while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
@@ -54,6 +65,11 @@ macro_rules! forward_compatible {
                                     map.next_value::<serde::de::IgnoredAny>()?;
                                 }
                             }
+                        }
+                        let names: &[&'static str] = &[$(stringify!($field)),+];
+                        let present = [$($field.is_some()),+];
+                        if let Some(i) = (0..$required).find(|&i| !present[i]) {
+                            return Err(serde::de::Error::missing_field(names[i]));
                         }
                         Ok($ty { $($field: $field.unwrap_or_default()),+ })
                     }
@@ -83,6 +99,15 @@ mod tests {
         let older = rmp_serde::to_vec(&(2u8,)).expect("encode");
         let s: Status = rmp_serde::from_slice(&older).expect("decode");
         assert_eq!(s, Status { state: 2, ..Status::default() });
+    }
+
+    #[test]
+    fn a_snapshot_needs_its_required_fields() {
+        use crate::model::Snapshot;
+        let ack_like = rmp_serde::to_vec_named(&std::collections::BTreeMap::from([("acks", 1)])).expect("encode");
+        assert!(rmp_serde::from_slice::<Snapshot>(&ack_like).is_err());
+        let short = rmp_serde::to_vec(&("FRA1", 5i64)).expect("encode");
+        assert!(rmp_serde::from_slice::<Snapshot>(&short).is_err());
     }
 
     #[test]

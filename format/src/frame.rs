@@ -37,9 +37,14 @@ pub const VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 68;
 pub const MAX_LOCATION_LEN: usize = 32;
 const FLAG_ZSTD: u8 = 1;
+/// Largest zstd window a decoder accepts (2^27 = 128 MiB, zstd's own default cap); encoders at levels <= 19 stay below.
+const MAX_WINDOW_LOG: u32 = 27;
 
 /// Default zstd level for frames: level 3 is zstd's own default and measured fastest for its ratio here.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+/// zstd level for full snapshots: they are rare (start-up, lost base) and large, so spend CPU on size.
+/// Measured at 100,000 services: level 3 gives 2.53 MB in 35 ms, level 9 gives 1.86 MB in 360 ms.
+pub const FULL_SNAPSHOT_ZSTD_LEVEL: i32 = 9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FrameKind {
@@ -117,11 +122,7 @@ impl Payload {
         }
     }
     pub fn stream(&self) -> Option<Stream> {
-        match self {
-            Payload::Full(_) | Payload::Delta(_) => Some(Stream::Snapshots),
-            Payload::Events(_) => Some(Stream::Events),
-            Payload::Ack(_) => None,
-        }
+        stream_of(self.kind())
     }
 }
 
@@ -170,11 +171,15 @@ pub enum FrameError {
     UnknownKind(u8),
     #[error("unknown stream {0}")]
     UnknownStream(u8),
+    /// A known stream that does not carry this kind (snapshots on stream 2, events on stream 1, acks on 0).
+    #[error("frame kind {kind:?} does not travel on stream {stream}")]
+    StreamMismatch { kind: FrameKind, stream: u8 },
     #[error("reserved flag bits or bytes are set ({0:#x})")]
     ReservedBits(u32),
     #[error("location ID is {0} bytes; at most {MAX_LOCATION_LEN} allowed")]
     LocationTooLong(usize),
-    #[error("location ID is not printable ASCII")]
+    /// Not printable ASCII, or empty on a frame other than an acknowledgement.
+    #[error("location ID is empty or not printable ASCII")]
     BadLocation,
     #[error("payload of {len} bytes exceeds the limit of {limit}")]
     PayloadTooLarge { len: u64, limit: u64 },
@@ -200,16 +205,22 @@ impl Frame {
         self.payload.kind()
     }
 
-    /// Encodes with the default compression level.
+    /// Encodes with the default compression level for the frame's kind.
     pub fn encode(&self) -> Result<Vec<u8>, FrameError> {
-        self.encode_with_level(DEFAULT_ZSTD_LEVEL)
+        let level = match self.payload {
+            Payload::Full(_) => FULL_SNAPSHOT_ZSTD_LEVEL,
+            _ => DEFAULT_ZSTD_LEVEL,
+        };
+        self.encode_with_level(level)
     }
 
     pub fn encode_with_level(&self, level: i32) -> Result<Vec<u8>, FrameError> {
         if self.location.len() > MAX_LOCATION_LEN {
             return Err(FrameError::LocationTooLong(self.location.len()));
         }
-        if !self.location.bytes().all(|b| b.is_ascii_graphic()) {
+        if !self.location.bytes().all(|b| b.is_ascii_graphic())
+            || (self.location.is_empty() && self.kind() != FrameKind::Ack)
+        {
             return Err(FrameError::BadLocation);
         }
         let raw = match &self.payload {
@@ -273,9 +284,6 @@ impl Frame {
             FrameKind::EventBatch => Payload::Events(rmp_serde::from_slice(&raw).map_err(bad)?),
             FrameKind::Ack => Payload::Ack(rmp_serde::from_slice(&raw).map_err(bad)?),
         };
-        if payload.stream() != header.stream {
-            return Err(FrameError::UnknownStream(buf[16]));
-        }
         let frame = Frame { location: header.location, epoch: header.epoch, seq: header.seq, payload };
         Ok((frame, end))
     }
@@ -307,11 +315,16 @@ impl FrameHeader {
         if loc_len > MAX_LOCATION_LEN {
             return Err(FrameError::LocationTooLong(loc_len));
         }
-        let stream = match (kind, buf[16]) {
-            (FrameKind::Ack, 0) => None,
-            (FrameKind::Ack, other) => return Err(FrameError::UnknownStream(other)),
-            (_, s) => Some(Stream::try_from(s).map_err(|_| FrameError::UnknownStream(s))?),
+        let stream = match buf[16] {
+            0 => None,
+            s => Some(Stream::try_from(s).map_err(|_| FrameError::UnknownStream(s))?),
         };
+        if stream != stream_of(kind) {
+            return Err(FrameError::StreamMismatch { kind, stream: buf[16] });
+        }
+        if loc_len == 0 && kind != FrameKind::Ack {
+            return Err(FrameError::BadLocation);
+        }
         let epoch = u64::from_be_bytes(buf[8..16].try_into().expect("length checked"));
         let seq = u64::from_be_bytes(buf[20..28].try_into().expect("length checked"));
         let payload_len = u32::from_be_bytes(buf[28..32].try_into().expect("length checked"));
@@ -335,6 +348,15 @@ impl FrameHeader {
     }
 }
 
+/// The stream a kind travels on; `None` for acknowledgements.
+pub fn stream_of(kind: FrameKind) -> Option<Stream> {
+    match kind {
+        FrameKind::FullSnapshot | FrameKind::DeltaSnapshot => Some(Stream::Snapshots),
+        FrameKind::EventBatch => Some(Stream::Events),
+        FrameKind::Ack => None,
+    }
+}
+
 fn checksum(head: &[u8], location: &[u8], payload: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(head);
@@ -351,7 +373,10 @@ fn inflate(payload: &[u8], compressed: bool, raw_len: u32) -> Result<Vec<u8>, Fr
         }
         return Ok(payload.to_vec());
     }
-    let decoder = zstd::stream::read::Decoder::new(payload).map_err(|e| FrameError::Decompress(e.to_string()))?;
+    let mut decoder =
+        zstd::stream::read::Decoder::new(payload).map_err(|e| FrameError::Decompress(e.to_string()))?;
+    // A hostile frame may ask for a huge window; zstd would allocate it before producing a byte.
+    decoder.window_log_max(MAX_WINDOW_LOG).map_err(|e| FrameError::Decompress(e.to_string()))?;
     // Grow as data arrives rather than trusting raw_len for the allocation up front.
     let mut out = Vec::with_capacity((raw_len as usize).min(1 << 20));
     decoder.take(u64::from(raw_len) + 1).read_to_end(&mut out).map_err(|e| FrameError::Decompress(e.to_string()))?;

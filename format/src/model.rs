@@ -201,7 +201,7 @@ pub struct Snapshot {
     pub objects: BTreeMap<ObjectKey, Object>,
 }
 
-forward_compatible!(Snapshot { location, taken_at, objects });
+forward_compatible!(Snapshot { location, taken_at, objects } required 3);
 
 /// One host or service: configuration, status and operator annotations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
