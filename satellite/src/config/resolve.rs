@@ -870,7 +870,23 @@ impl Loader {
                     }
                     None => text,
                 };
-                let ctx = MacroContext { args: &args, ..macro_ctx };
+                // As in Nagios, macros inside $ARGn$ values are expanded too (`check_http!$_HOSTPORT$`).
+                let mut expanded_args = Vec::with_capacity(args.len());
+                for a in &args {
+                    match expand_macros(a, &macro_ctx) {
+                        Ok(v) => expanded_args.push(v),
+                        Err(bad) => {
+                            self.err(
+                                file,
+                                line,
+                                format!("`{key}`: unknown macro ${bad}$ in argument `{a}`"),
+                                "see the macro list in docs/satellite-config.md",
+                            );
+                            return None;
+                        }
+                    }
+                }
+                let ctx = MacroContext { args: &expanded_args, ..macro_ctx };
                 match expand_macros(template, &ctx) {
                     Err(bad) => {
                         self.err(
