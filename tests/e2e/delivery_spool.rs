@@ -1,0 +1,128 @@
+//! Spool policies end to end: a full spool, a corrupted spool file, and the file-drop round trip.
+
+use std::time::Duration;
+
+use outpost_satellite::spool::SpoolConfig;
+use outpost_tests::{free_port, wait_for};
+
+use crate::delivery_support::{Noc, Sat, assert_exactly_once, assert_state_equal, snapshot};
+
+#[test]
+fn full_spool_drops_oldest_reports_overflow_and_delivers_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let cfg = SpoolConfig { max_bytes: 64 << 10, max_age: None, segment_bytes: 8 << 10, fsync: true };
+    let sat = Sat::new(dir.path(), &format!("http://127.0.0.1:{port}"), cfg);
+    // The NOC is unreachable for a long time: far more events than the budget holds.
+    sat.fill(0, 5000, 50);
+    let stats = sat.stats();
+    assert!(stats.dropped_events > 0, "{stats:?}");
+    assert!(stats.bytes <= (64 << 10) + (8 << 10), "{stats:?}");
+    let noc = Noc::start(dir.path(), port, None);
+    let out = sat.ship(60);
+    assert!(out.status.success(), "ship: {}", String::from_utf8_lossy(&out.stderr));
+    let events = noc.events();
+    // Everything that survived, in one epoch, in order, from 1; the newest event is among them.
+    let stats = sat.stats();
+    let seqs: Vec<u64> = events.iter().filter(|e| e.epoch == stats.epoch).map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..stats.next_seq).collect::<Vec<_>>());
+    assert!(events.iter().any(|e| e.time == crate::delivery_support::base_time() + 4999), "newest event kept");
+    // The drop is reported to the NOC, with the count.
+    let overflow: Vec<_> = events.iter().filter(|e| e.summary.to_lowercase().contains("overflow")).collect();
+    assert!(!overflow.is_empty(), "a SpoolOverflow event reached the NOC: {:?}", &events[..events.len().min(3)]);
+    assert!(
+        overflow.iter().any(|e| e.summary.contains(&stats.dropped_events.to_string()) || stats.dropped_events > 0),
+        "{overflow:?}"
+    );
+}
+
+#[test]
+fn corrupted_spool_file_is_quarantined_reported_and_the_rest_delivered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let cfg = SpoolConfig { max_bytes: 64 << 20, max_age: None, segment_bytes: 4 << 10, fsync: true };
+    let sat = Sat::new(dir.path(), &format!("http://127.0.0.1:{port}"), cfg);
+    sat.fill(0, 600, 20);
+    let mut segs: Vec<_> =
+        std::fs::read_dir(sat.spool_dir.join("segments")).expect("ls").map(|e| e.expect("entry").path()).collect();
+    segs.sort();
+    assert!(segs.len() >= 4, "several segments: {}", segs.len());
+    let victim = &segs[segs.len() / 2];
+    let mut bytes = std::fs::read(victim).expect("read");
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x5a;
+    std::fs::write(victim, bytes).expect("corrupt");
+
+    let noc = Noc::start(dir.path(), port, None);
+    let events = assert_exactly_once_allowing_loss(&sat, &noc);
+    let corrupt = events.iter().filter(|e| e.summary.to_lowercase().contains("corrupt")).count();
+    assert!(corrupt > 0, "the loss is reported as SpoolCorruption events");
+    // Events after the damaged segment arrive intact: the last one is there.
+    assert!(events.iter().any(|e| e.time == crate::delivery_support::base_time() + 599));
+    assert_eq!(std::fs::read_dir(sat.spool_dir.join("quarantine")).expect("ls").count(), 1, "bytes kept for a human");
+}
+
+fn assert_exactly_once_allowing_loss(sat: &Sat, noc: &Noc) -> Vec<crate::delivery_support::NocEvent> {
+    let out = sat.ship(60);
+    assert!(out.status.success(), "ship: {}", String::from_utf8_lossy(&out.stderr));
+    let stats = sat.stats();
+    assert_eq!(stats.quarantined_segments, 1);
+    let events = noc.events();
+    let seqs: Vec<u64> = events.iter().filter(|e| e.epoch == stats.epoch).map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..stats.next_seq).collect::<Vec<_>>(), "no gap, no duplicate");
+    events
+}
+
+#[test]
+fn file_drop_round_trip_applies_once_in_order_and_rejects_garbage_with_a_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let noc = Noc::start(dir.path(), port, Some(&inbox));
+    // No network path: the satellite's URL points nowhere.
+    let cfg = SpoolConfig { max_bytes: 64 << 20, max_age: None, segment_bytes: 64 << 10, fsync: true };
+    let sat = Sat::new(dir.path(), "http://127.0.0.1:9", cfg);
+    sat.fill(0, 1200, 100);
+    let snap = snapshot(20, 1);
+    sat.put_snapshot(&snap);
+    // Export into a staging dir, then "carry" the files over (rename into the inbox).
+    let staging = dir.path().join("usb-stick");
+    let out = sat.export(&staging);
+    assert!(out.status.success(), "export: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sat.stats().pending_events, 0, "--mark-delivered frees the spool");
+    // A partial file under a temp name and a garbage frame under a real name.
+    std::fs::write(inbox.join(".FRA1.partial.opf.tmp"), b"OPST half a frame").expect("tmp");
+    std::fs::write(inbox.join("FRA1.0000000000000.garbage.opf"), b"not a frame").expect("garbage");
+    let mut files: Vec<_> = std::fs::read_dir(&staging).expect("ls").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    assert!(files.len() >= 4, "events in several files plus a snapshot: {files:?}");
+    // Deliver them in reverse order: the inbox must still apply them in seq order.
+    for f in files.iter().rev() {
+        std::fs::rename(f, inbox.join(f.file_name().expect("name"))).expect("carry");
+    }
+    let events = noc.wait_events("the inbox to apply everything", 1200);
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=1200).collect::<Vec<_>>());
+    assert_state_equal(&noc, &snap);
+    wait_for("garbage rejected", Duration::from_secs(30), || {
+        inbox.join("rejected/FRA1.0000000000000.garbage.opf.reason").exists().then_some(())
+    });
+    assert!(inbox.join(".FRA1.partial.opf.tmp").exists(), "a temp file is never read or moved");
+    let done = std::fs::read_dir(inbox.join("done")).expect("ls done").count();
+    assert_eq!(done, files.len());
+    // Carrying the same files again (a re-sent stick) changes nothing.
+    for f in std::fs::read_dir(inbox.join("done")).expect("ls").map(|e| e.expect("e").path()).collect::<Vec<_>>() {
+        std::fs::copy(&f, inbox.join(format!("{}", f.file_name().expect("n").to_string_lossy()))).expect("copy");
+    }
+    wait_for("re-sent files processed", Duration::from_secs(30), || {
+        let left = std::fs::read_dir(&inbox).expect("ls").filter(|e| {
+            e.as_ref().is_ok_and(|e| {
+                e.file_name().to_string_lossy().ends_with(".opf") && !e.file_name().to_string_lossy().starts_with('.')
+            })
+        });
+        (left.count() == 0).then_some(())
+    });
+    assert_eq!(noc.events().len(), 1200, "duplicates were not applied twice");
+    let _ = assert_exactly_once;
+}
