@@ -164,8 +164,12 @@ impl NagiosSink {
             }
         };
         let skipped: HashSet<(String, Option<String>)> = skipped.into_iter().map(|o| (o.host, o.service)).collect();
-        let now_known: Known =
-            objects.iter().map(|o| (o.host.clone(), o.service.clone())).filter(|k| !skipped.contains(k)).collect();
+        // A service's host is generated even when the NOC has no row for the host itself.
+        let now_known: Known = objects
+            .iter()
+            .filter(|o| !skipped.contains(&(o.host.clone(), o.service.clone())))
+            .flat_map(|o| [(o.host.clone(), o.service.clone()), (o.host.clone(), None)])
+            .collect();
         if applied == Applied::Reloaded {
             tracing::info!(objects = now_known.len(), "Nagios config written and reloaded");
             tokio::time::sleep(Duration::from_millis(self.config.reload_settle_ms)).await;

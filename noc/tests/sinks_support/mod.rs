@@ -19,8 +19,8 @@ pub struct TestStore {
     pub store: Store,
     pub dir: tempfile::TempDir,
     epoch: u64,
-    snap_seq: u64,
-    event_seq: u64,
+    /// Per location: last snapshot seq and last event seq (each location's streams start at 1).
+    seqs: BTreeMap<String, (u64, u64)>,
 }
 
 pub fn now_ms() -> i64 {
@@ -31,7 +31,7 @@ impl TestStore {
     pub fn new() -> TestStore {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("noc.db"), StoreOptions::default()).expect("open store");
-        TestStore { store, dir, epoch: 42, snap_seq: 0, event_seq: 0 }
+        TestStore { store, dir, epoch: 42, seqs: BTreeMap::new() }
     }
 
     async fn apply(&self, frame: Frame) {
@@ -52,33 +52,25 @@ impl TestStore {
             o.status.checks_enabled = true;
             map.insert(key, o);
         }
-        self.snap_seq += 1;
+        let seqs = self.seqs.entry(location.to_string()).or_default();
+        seqs.0 += 1;
+        let seq = seqs.0;
         let snap = Snapshot { location: location.into(), taken_at: now_ms(), objects: map };
-        self.apply(Frame {
-            location: location.into(),
-            epoch: self.epoch,
-            seq: self.snap_seq,
-            payload: Payload::Full(snap),
-        })
-        .await;
+        self.apply(Frame { location: location.into(), epoch: self.epoch, seq, payload: Payload::Full(snap) }).await;
     }
 
     /// Events for `location`, numbered on from the last ones.
     pub async fn events(&mut self, location: &str, kinds: Vec<EventKind>) {
+        let seqs = self.seqs.entry(location.to_string()).or_default();
         let events: Vec<Event> = kinds
             .into_iter()
             .map(|kind| {
-                self.event_seq += 1;
-                Event { seq: self.event_seq, time: now_ms(), kind }
+                seqs.1 += 1;
+                Event { seq: seqs.1, time: now_ms(), kind }
             })
             .collect();
-        self.apply(Frame {
-            location: location.into(),
-            epoch: self.epoch,
-            seq: self.event_seq,
-            payload: Payload::Events(events),
-        })
-        .await;
+        let seq = seqs.1;
+        self.apply(Frame { location: location.into(), epoch: self.epoch, seq, payload: Payload::Events(events) }).await;
     }
 }
 
