@@ -45,38 +45,16 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<Op> {
 
 /// [`diff`] over bare object maps, for a store that does not keep whole snapshots.
 pub fn diff_objects(old: &BTreeMap<ObjectKey, Object>, new: &BTreeMap<ObjectKey, Object>) -> Vec<Op> {
-    let mut ops = Vec::new();
-    let mut old_it = old.iter().peekable();
-    let mut new_it = new.iter().peekable();
-    loop {
-        let order = match (old_it.peek(), new_it.peek()) {
-            (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some((ok, _)), Some((nk, _))) => ok.cmp(nk),
-        };
-        match order {
-            Ordering::Less => {
-                if let Some((key, _)) = old_it.next() {
-                    ops.push(Op::Delete { key: key.clone() });
-                }
-            }
-            Ordering::Greater => {
-                if let Some((key, object)) = new_it.next() {
-                    ops.push(Op::Create { key: key.clone(), object: object.clone() });
-                }
-            }
-            Ordering::Equal => {
-                if let (Some((_, before)), Some((key, after))) = (old_it.next(), new_it.next()) {
-                    let changed = changed_fields(before, after);
-                    if !changed.is_empty() {
-                        ops.push(Op::Update { key: key.clone(), object: after.clone(), changed });
-                    }
-                }
-            }
-        }
-    }
-    ops
+    let Some(mid) = split_key(old, new) else {
+        return merge_diff(old.iter(), new.iter().map(|(k, o)| (k, o)), clone_new);
+    };
+    // Two halves of the key space on two threads: the diff is memory-bound, one core's misses overlap another's.
+    let (low, high) = std::thread::scope(|s| {
+        let low = s.spawn(|| merge_diff(old.range(..mid), new.range(..mid), clone_new));
+        let high = merge_diff(old.range(mid..), new.range(mid..), clone_new);
+        (low.join(), high)
+    });
+    join_halves(low, high)
 }
 
 /// [`diff`] that consumes the new snapshot and moves its objects into the operations instead of cloning
@@ -86,16 +64,68 @@ pub fn diff_owned(old: &Snapshot, new: Snapshot) -> Vec<Op> {
 }
 
 /// [`diff_owned`] over bare object maps.
-pub fn diff_objects_owned(old: &BTreeMap<ObjectKey, Object>, new: BTreeMap<ObjectKey, Object>) -> Vec<Op> {
+pub fn diff_objects_owned(old: &BTreeMap<ObjectKey, Object>, mut new: BTreeMap<ObjectKey, Object>) -> Vec<Op> {
+    let Some(mid) = split_key(old, &new).cloned() else {
+        return merge_diff(old.iter(), new.into_iter(), move_new);
+    };
+    let high_new = new.split_off(&mid);
+    let (low, high) = std::thread::scope(|s| {
+        let low = s.spawn(|| merge_diff(old.range(..&mid), new.into_iter(), move_new));
+        let high = merge_diff(old.range(&mid..), high_new.into_iter(), move_new);
+        (low.join(), high)
+    });
+    join_halves(low, high)
+}
+
+/// Below this many objects a second thread costs more than it saves.
+const PARALLEL_MIN_OBJECTS: usize = 16_384;
+
+/// The key that splits the work in two, or `None` to diff on one thread.
+fn split_key<'a>(old: &BTreeMap<ObjectKey, Object>, new: &'a BTreeMap<ObjectKey, Object>) -> Option<&'a ObjectKey> {
+    if old.len() + new.len() < PARALLEL_MIN_OBJECTS || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return None;
+    }
+    new.keys().nth(new.len() / 2)
+}
+
+fn join_halves(low: std::thread::Result<Vec<Op>>, high: Vec<Op>) -> Vec<Op> {
+    match low {
+        Ok(mut ops) => {
+            ops.extend(high);
+            ops
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+fn clone_new((key, object): (&ObjectKey, &Object)) -> (ObjectKey, Object) {
+    (key.clone(), object.clone())
+}
+
+fn move_new(entry: (ObjectKey, Object)) -> (ObjectKey, Object) {
+    entry
+}
+
+/// One merge pass over two key-ordered sequences. `own` turns a new entry into owned data, only for
+/// entries that become operations.
+fn merge_diff<'a, N, B>(
+    old: impl Iterator<Item = (&'a ObjectKey, &'a Object)>,
+    new: impl Iterator<Item = N>,
+    own: fn(N) -> (ObjectKey, Object),
+) -> Vec<Op>
+where
+    N: std::borrow::Borrow<B>,
+    B: EntryRef + ?Sized,
+{
     let mut ops = Vec::new();
-    let mut old_it = old.iter().peekable();
-    let mut new_it = new.into_iter().peekable();
+    let mut old_it = old.peekable();
+    let mut new_it = new.peekable();
     loop {
         let order = match (old_it.peek(), new_it.peek()) {
             (None, None) => break,
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
-            (Some((ok, _)), Some((nk, _))) => (*ok).cmp(nk),
+            (Some((ok, _)), Some(n)) => (*ok).cmp(n.borrow().key()),
         };
         match order {
             Ordering::Less => {
@@ -104,21 +134,47 @@ pub fn diff_objects_owned(old: &BTreeMap<ObjectKey, Object>, new: BTreeMap<Objec
                 }
             }
             Ordering::Greater => {
-                if let Some((key, object)) = new_it.next() {
+                if let Some(n) = new_it.next() {
+                    let (key, object) = own(n);
                     ops.push(Op::Create { key, object });
                 }
             }
             Ordering::Equal => {
-                if let (Some((_, before)), Some((key, after))) = (old_it.next(), new_it.next()) {
-                    let changed = changed_fields(before, &after);
+                if let (Some((_, before)), Some(n)) = (old_it.next(), new_it.next()) {
+                    let changed = changed_fields(before, n.borrow().object());
                     if !changed.is_empty() {
-                        ops.push(Op::Update { key, object: after, changed });
+                        let (key, object) = own(n);
+                        ops.push(Op::Update { key, object, changed });
                     }
                 }
             }
         }
     }
     ops
+}
+
+/// A map entry seen by reference, whether the map is borrowed or being consumed.
+trait EntryRef {
+    fn key(&self) -> &ObjectKey;
+    fn object(&self) -> &Object;
+}
+
+impl EntryRef for (&ObjectKey, &Object) {
+    fn key(&self) -> &ObjectKey {
+        self.0
+    }
+    fn object(&self) -> &Object {
+        self.1
+    }
+}
+
+impl EntryRef for (ObjectKey, Object) {
+    fn key(&self) -> &ObjectKey {
+        &self.0
+    }
+    fn object(&self) -> &Object {
+        &self.1
+    }
 }
 
 /// Names of the fields that differ between two versions of an object, in declaration order.
@@ -248,6 +304,19 @@ mod tests {
             vec!["config.check_interval", "config.custom_vars", "status.last_check", "comments"]
         );
         assert!(changed_fields(&a, &a.clone()).is_empty());
+    }
+
+    #[test]
+    fn the_two_thread_diff_matches_one_pass() {
+        let old = crate::sitegen::site(16_000, 1);
+        let mut new = crate::sitegen::change_states(&crate::sitegen::recheck(&old, 60_000), 0.05, 2);
+        new.objects.retain(|k, _| !k.host.ends_with('7'));
+        new.objects.insert(ObjectKey::host("zzz"), Object::default());
+        assert!(split_key(&old.objects, &new.objects).is_some() || std::thread::available_parallelism().is_err());
+        let one_pass = merge_diff(old.objects.iter(), new.objects.iter(), clone_new);
+        assert!(one_pass.iter().any(|o| matches!(o, Op::Delete { .. })));
+        assert_eq!(diff(&old, &new), one_pass);
+        assert_eq!(diff_owned(&old, new), one_pass);
     }
 
     #[test]
