@@ -510,3 +510,17 @@ async fn malformed_datagrams_are_counted_and_never_stop_the_receiver() {
     }
     h.assert_alive_and_nothing_else("after-corpus").await;
 }
+
+#[tokio::test]
+async fn spawn_fails_at_startup_on_a_busy_port_and_is_inert_when_disabled() {
+    let busy = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let config =
+        TrapConfig { enabled: true, listen: busy.local_addr().expect("addr").to_string(), ..TrapConfig::default() };
+    let (sink, _events) = EventSink::in_memory();
+    let err = traps::spawn(&config, sink.clone(), CancellationToken::new()).expect_err("port in use");
+    assert!(format!("{err:#}").contains("traps.listen"), "{err:#}");
+
+    let disabled = TrapConfig { enabled: false, ..config };
+    let task = traps::spawn(&disabled, sink, CancellationToken::new()).expect("disabled is fine");
+    tokio::time::timeout(DEADLINE, task).await.expect("finishes at once").expect("task");
+}

@@ -54,16 +54,47 @@ pub struct TrapReceiver {
     pub task: JoinHandle<()>,
 }
 
-/// Binds the configured address and starts the receiver task; what the daemon calls.
-pub async fn spawn(config: &TrapConfig, sink: EventSink, cancel: CancellationToken) -> anyhow::Result<JoinHandle<()>> {
-    Ok(start(config, sink, cancel).await?.task)
+/// Starts the receiver task; what the daemon calls. Does nothing (a finished task) when `traps.enabled` is false.
+///
+/// Synchronous so it fits a non-async start-up hook: the config is validated, the SNMPv3 engine state loaded
+/// and the address test-bound here, so a bad config, an unreadable engine file, a privileged port or an address
+/// in use fail start-up with a clear error; the task then binds for real.
+/// Must be called within a tokio runtime.
+pub fn spawn(config: &TrapConfig, sink: EventSink, cancel: CancellationToken) -> anyhow::Result<JoinHandle<()>> {
+    if !config.enabled {
+        tracing::debug!("SNMP trap receiver disabled ([traps] enabled = false)");
+        return Ok(tokio::spawn(async {}));
+    }
+    let settings = config.validate()?;
+    std::net::UdpSocket::bind(settings.listen).map_err(|e| bind_error(&settings, &e))?;
+    let engine = load_engine(&settings)?;
+    Ok(tokio::spawn(async move {
+        match start_validated(settings, engine, sink, cancel).await {
+            Ok(receiver) => {
+                if let Err(e) = receiver.task.await {
+                    tracing::error!(error = %e, "SNMP trap receiver task failed");
+                }
+            }
+            Err(e) => tracing::error!(error = format!("{e:#}"), "SNMP trap receiver did not start"),
+        }
+    }))
 }
 
-/// Like [`spawn`], also returning the bound address and the counters.
+/// Binds and starts the receiver (whatever `enabled` says), returning the bound address and the counters.
 pub async fn start(config: &TrapConfig, sink: EventSink, cancel: CancellationToken) -> anyhow::Result<TrapReceiver> {
     let settings = config.validate()?;
+    let engine = load_engine(&settings)?;
+    start_validated(settings, engine, sink, cancel).await
+}
+
+async fn start_validated(
+    settings: ReceiverSettings,
+    engine: Option<async_snmp::AuthoritativeEngine>,
+    sink: EventSink,
+    cancel: CancellationToken,
+) -> anyhow::Result<TrapReceiver> {
     let stats = Arc::new(TrapStats::default());
-    let receiver = build_receiver(&settings, stats.clone()).await?;
+    let receiver = build_receiver(&settings, engine, stats.clone()).await?;
     let local_addr = receiver.local_addr();
     tracing::info!(%local_addr, users = settings.users.len(), rules = settings.rules.len(), "SNMP trap receiver listening");
     let dispatch = parse_failures::CountingDispatch::wrap_current(stats.clone());
@@ -71,14 +102,32 @@ pub async fn start(config: &TrapConfig, sink: EventSink, cancel: CancellationTok
     Ok(TrapReceiver { local_addr, stats, task })
 }
 
-async fn build_receiver(settings: &ReceiverSettings, stats: Arc<TrapStats>) -> anyhow::Result<NotificationReceiver> {
+fn load_engine(settings: &ReceiverSettings) -> anyhow::Result<Option<async_snmp::AuthoritativeEngine>> {
+    if settings.users.is_empty() {
+        return Ok(None);
+    }
+    let path = settings.engine_state_file.as_deref().context("traps.engine_state_file is required with users")?;
+    engine_state::load_or_install(path).map(Some)
+}
+
+fn bind_error(settings: &ReceiverSettings, e: &dyn std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!(
+        "bind the SNMP trap receiver to {}: {e} (port 162 needs root or CAP_NET_BIND_SERVICE; \
+         or set traps.listen to a port above 1023)",
+        settings.listen
+    )
+}
+
+async fn build_receiver(
+    settings: &ReceiverSettings,
+    engine: Option<async_snmp::AuthoritativeEngine>,
+    stats: Arc<TrapStats>,
+) -> anyhow::Result<NotificationReceiver> {
     let admission = admission::Admission::new(settings);
     let mut builder = NotificationReceiver::builder()
         .bind(settings.listen.to_string())
         .acceptance_policy(move |envelope| admission.evaluate(envelope, &stats));
-    if !settings.users.is_empty() {
-        let path = settings.engine_state_file.as_deref().context("traps.engine_state_file is required with users")?;
-        let engine = engine_state::load_or_install(path)?;
+    if let Some(engine) = engine {
         builder = builder.authoritative_engine(engine);
         for user in &settings.users {
             let u = user.clone();
@@ -90,13 +139,7 @@ async fn build_receiver(settings: &ReceiverSettings, stats: Arc<TrapStats>) -> a
                 .map_err(|e| anyhow::anyhow!("traps.users: user {:?}: {e}", user.name))?;
         }
     }
-    builder.build().await.map_err(|e| {
-        anyhow::anyhow!(
-            "bind the SNMP trap receiver to {}: {e} (port 162 needs root or CAP_NET_BIND_SERVICE; \
-             or set traps.listen to a port above 1023)",
-            settings.listen
-        )
-    })
+    builder.build().await.map_err(|e| bind_error(settings, &e))
 }
 
 /// What the receive loop hands the forwarder: the trap event and, if a rule matched, the passive result.
