@@ -247,6 +247,9 @@ async fn status_loop(
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(STATUS_EVERY) => {}
         }
+        if let Err(e) = spool.flush() {
+            tracing::error!(error = %e, "spool ledger write failed");
+        }
         if let Err(e) = spool.enforce_budgets() {
             tracing::error!(error = %e, "spool budget check failed");
         }

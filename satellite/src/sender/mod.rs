@@ -187,8 +187,7 @@ impl Sender {
         for r in &ack.requests {
             match r {
                 NocRequest::FullSnapshot | NocRequest::Gap { stream: Stream::Snapshots, .. } => {
-                    self.spool.request_full_snapshot()?;
-                    moved = true;
+                    moved |= self.spool.request_full_snapshot()?;
                 }
                 NocRequest::Gap { stream: Stream::Events, expected, got } => {
                     // We always send from our acked position + 1, so the NOC expects less than we hold only if

@@ -47,7 +47,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use outpost_format::event::Lifecycle;
 use outpost_format::{Event, EventKind, UnixMillis};
@@ -63,6 +63,8 @@ use segment::{Problem, SEGMENT_HEADER_LEN};
 pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
 /// Default segment size; the budget is enforced in whole segments.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 8 << 20;
+/// Longest an acknowledgement may live only in memory before the ledger is rewritten.
+const LEDGER_LAG: Duration = Duration::from_millis(200);
 /// Default age budget: a week.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -171,6 +173,19 @@ struct Inner {
     next_seq: u64,
     cursor: Option<ReadCursor>,
     slots: SnapshotSlots,
+    /// Segments dropped from `segments` whose files are unlinked only after the ledger that no longer
+    /// needs them is durable (a crash in between must not leave the ledger pointing into a deleted file).
+    doomed: Vec<PathBuf>,
+    /// The in-memory ledger is ahead of the file (acks only; re-sending them after a crash is harmless).
+    dirty: bool,
+    last_store: Instant,
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        // Best effort: an acknowledgement not yet in the ledger only costs a duplicate the NOC drops.
+        let _ = self.flush();
+    }
 }
 
 impl Spool {
@@ -254,16 +269,39 @@ impl Spool {
             segments.insert(*first, meta);
         }
 
+        if let Some((&first, _)) = segments.iter().next()
+            && first > ledger.acked_seq + 1
+        {
+            // Records the NOC never acknowledged are gone from the front of the log (deleted by hand?).
+            // Nothing can resend them: start a new epoch at the oldest record still here, as for a lost ledger.
+            recoveries.push(Recovery::LedgerRebuilt {
+                reason: format!("spool seqs {}..{} are missing from the front of the log", ledger.acked_seq + 1, first),
+            });
+            ledger.epoch = random_epoch();
+            ledger.acked_seq = first - 1;
+            ledger.seq_offset = first - 1;
+            ledger.snapshot_acked_seq = 0;
+        }
         let next_seq = segments.values().next_back().map_or(ledger.next_seq, |m| m.next_seq).max(ledger.acked_seq + 1);
         ledger.next_seq = next_seq;
         let slots = SnapshotSlots::load(dir).map_err(SpoolError::Ledger)?;
-        let inner = Inner { ledger, segments, active: None, next_seq, cursor: None, slots };
+        let inner = Inner {
+            ledger,
+            segments,
+            active: None,
+            next_seq,
+            cursor: None,
+            slots,
+            doomed: Vec::new(),
+            dirty: false,
+            last_store: Instant::now(),
+        };
         let spool =
             Spool { dir: dir.to_path_buf(), cfg, inner: Mutex::new(inner), appended: Notify::new(), _lock: lock };
         {
             let mut g = spool.lock();
-            spool.reclaim(&mut g)?;
-            g.ledger.store(&spool.dir.join("ledger"), spool.cfg.fsync).map_err(io_err(&spool.dir))?;
+            spool.reclaim(&mut g);
+            spool.commit(&mut g)?;
         }
         Ok((spool, recoveries))
     }
@@ -287,7 +325,10 @@ impl Spool {
     pub fn append(&self, events: &[(UnixMillis, EventKind)]) -> Result<Vec<u64>, SpoolError> {
         let mut g = self.lock();
         let seqs = self.append_locked(&mut g, events)?;
-        self.enforce_budget(&mut g, now_ms())?;
+        // The events are durable; a failing budget pass must not make their producers think otherwise.
+        if let Err(e) = self.enforce_budget(&mut g, now_ms()) {
+            tracing::error!(error = %e, "spool budget enforcement failed; retrying at the next append");
+        }
         drop(g);
         self.appended.notify_one();
         Ok(seqs)
@@ -334,6 +375,11 @@ impl Spool {
     fn roll(&self, g: &mut Inner) -> Result<(), SpoolError> {
         let first = g.next_seq;
         let path = self.dir.join("segments").join(segment::file_name(first));
+        if let Some(i) = g.doomed.iter().position(|p| *p == path) {
+            // A freed segment that held no records (first == next_seq): its file can go now.
+            let doomed = g.doomed.swap_remove(i);
+            fs::remove_file(&doomed).map_err(io_err(&doomed))?;
+        }
         if let Some(m) = g.segments.get(&first) {
             // An empty segment left from before (e.g. all its records were torn): reuse it.
             let file = OpenOptions::new().append(true).open(&m.path).map_err(io_err(&m.path))?;
@@ -433,23 +479,51 @@ impl Spool {
         }
         g.ledger.acked_seq = spool_seq;
         g.ledger.last_delivery_ms = now_ms();
-        self.reclaim(&mut g)?;
-        g.ledger.next_seq = g.next_seq;
-        g.ledger.store(&self.dir.join("ledger"), self.cfg.fsync).map_err(io_err(&self.dir))?;
+        self.reclaim(&mut g);
+        g.dirty = true;
+        // Persist at once when files are to be freed; otherwise at most every LEDGER_LAG (a lost ack only
+        // means the NOC sees a duplicate after a crash, which it drops), which keeps an fsync off the hot path.
+        if !g.doomed.is_empty() || g.last_store.elapsed() >= LEDGER_LAG {
+            self.commit(&mut g)?;
+        }
         Ok(true)
     }
 
-    /// Deletes segments whose every record is acknowledged.
-    fn reclaim(&self, g: &mut Inner) -> Result<(), SpoolError> {
-        let acked = g.ledger.acked_seq;
-        let done: Vec<u64> = g.segments.iter().filter(|(_, m)| m.next_seq <= acked + 1).map(|(f, _)| *f).collect();
-        for first in done {
-            self.delete_segment(g, first)?;
+    /// Writes the ledger if it is behind, then unlinks the segments it no longer needs.
+    pub fn flush(&self) -> Result<(), SpoolError> {
+        let mut g = self.lock();
+        if g.dirty || !g.doomed.is_empty() {
+            self.commit(&mut g)?;
         }
         Ok(())
     }
 
-    fn delete_segment(&self, g: &mut Inner, first: u64) -> Result<(), SpoolError> {
+    /// Stores the ledger durably, then deletes the doomed segment files.
+    fn commit(&self, g: &mut Inner) -> Result<(), SpoolError> {
+        g.ledger.next_seq = g.next_seq;
+        g.ledger.store(&self.dir.join("ledger"), self.cfg.fsync).map_err(io_err(&self.dir))?;
+        g.dirty = false;
+        g.last_store = Instant::now();
+        for path in std::mem::take(&mut g.doomed) {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot delete a freed spool segment"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops segments whose every record is acknowledged (files go at the next commit).
+    fn reclaim(&self, g: &mut Inner) {
+        let acked = g.ledger.acked_seq;
+        let done: Vec<u64> = g.segments.iter().filter(|(_, m)| m.next_seq <= acked + 1).map(|(f, _)| *f).collect();
+        for first in done {
+            self.delete_segment(g, first);
+        }
+    }
+
+    fn delete_segment(&self, g: &mut Inner, first: u64) {
         let is_last = g.segments.keys().next_back() == Some(&first);
         if let Some(m) = g.segments.remove(&first) {
             if is_last {
@@ -458,13 +532,8 @@ impl Spool {
             if g.cursor.as_ref().is_some_and(|c| c.first == first) {
                 g.cursor = None;
             }
-            match fs::remove_file(&m.path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(SpoolError::Io { path: m.path, source: e }),
-            }
+            g.doomed.push(m.path);
         }
-        Ok(())
     }
 
     /// Applies the byte and age budgets: pending snapshot first, then whole segments, oldest first.
@@ -504,7 +573,7 @@ impl Spool {
                 g.ledger.acked_seq = hi - 1;
             }
             dropped_bytes += meta.len;
-            self.delete_segment(g, first)?;
+            self.delete_segment(g, first);
         }
         if dropped_events == 0 && dropped_snapshots == 0 {
             return Ok(());
@@ -530,9 +599,7 @@ impl Spool {
             last_dropped_seq: if dropped_events > 0 { last_dropped - old_offset } else { 0 },
         };
         self.append_locked(g, &[(now, EventKind::Lifecycle(report))])?;
-        g.ledger.next_seq = g.next_seq;
-        g.ledger.store(&self.dir.join("ledger"), self.cfg.fsync).map_err(io_err(&self.dir))?;
-        Ok(())
+        self.commit(g)
     }
 
     /// Applies the budgets now (the daemon calls this periodically so the age budget acts when idle).

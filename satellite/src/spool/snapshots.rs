@@ -109,7 +109,9 @@ impl Spool {
         let path = self.dir.join(PENDING);
         let n = write_slot(&path, snapshot, self.cfg.fsync).map_err(io_err(&path))?;
         g.slots.pending = Some((snapshot.clone(), n));
-        self.enforce_budget(&mut g, super::now_ms())?;
+        if let Err(e) = self.enforce_budget(&mut g, super::now_ms()) {
+            tracing::error!(error = %e, "spool budget enforcement failed; retrying at the next append");
+        }
         drop(g);
         self.appended.notify_one();
         Ok(())
@@ -166,16 +168,19 @@ impl Spool {
             g.ledger.full_requested = false;
         }
         g.ledger.last_delivery_ms = super::now_ms();
-        g.ledger.store(&self.dir.join("ledger"), self.cfg.fsync).map_err(io_err(&self.dir))?;
+        self.commit(&mut g)?;
         Ok(true)
     }
 
     /// The NOC lacks our base: make the next snapshot frame full. An in-flight delta is withdrawn
     /// (its snapshot goes back to pending unless a newer one is there).
-    pub fn request_full_snapshot(&self) -> Result<(), SpoolError> {
+    /// Returns whether anything changed (false when a full snapshot was already requested or is in flight).
+    pub fn request_full_snapshot(&self) -> Result<bool, SpoolError> {
         let mut g = self.lock();
-        if g.ledger.full_requested && g.slots.inflight.as_ref().is_none_or(|f| f.0.full) {
-            return Ok(());
+        if g.slots.inflight.as_ref().is_some_and(|f| f.0.full)
+            || (g.ledger.full_requested && g.slots.inflight.is_none())
+        {
+            return Ok(false);
         }
         g.ledger.full_requested = true;
         if let Some((frame, _)) = g.slots.inflight.take_if(|f| !f.0.full) {
@@ -186,8 +191,8 @@ impl Spool {
             }
             remove(&self.dir.join(INFLIGHT)).map_err(io_err(&self.dir))?;
         }
-        g.ledger.store(&self.dir.join("ledger"), self.cfg.fsync).map_err(io_err(&self.dir))?;
-        Ok(())
+        self.commit(&mut g)?;
+        Ok(true)
     }
 
     /// The last snapshot the NOC acknowledged, with its seq.
