@@ -24,7 +24,7 @@ struct TestNagios {
 }
 
 impl TestNagios {
-    async fn start() -> TestNagios {
+    async fn start(extra_base: &str) -> TestNagios {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         std::fs::create_dir_all(d.join("outpost")).expect("mkdir");
@@ -48,6 +48,9 @@ impl TestNagios {
              notification_period always\n contacts nobody\n}\n",
         )
         .expect("base.cfg");
+        let mut base = std::fs::read_to_string(d.join("base.cfg")).expect("base.cfg");
+        base.push_str(extra_base);
+        std::fs::write(d.join("base.cfg"), base).expect("base.cfg");
         let p = |name: &str| d.join(name).display().to_string();
         let cfg = format!(
             "log_file={log}\ncfg_file={base}\ncfg_dir={outpost}\nobject_cache_file={oc}\nprecached_object_file={pc}\n\
@@ -130,7 +133,7 @@ async fn nagios4_loads_config_and_follows_results_acks_comments_downtimes() {
         &[("web01", "", 0, "PING OK"), ("web01", "HTTP", 0, "HTTP OK"), ("db01", "Disk /", 1, "DISK WARNING")],
     )
     .await;
-    let nagios = TestNagios::start().await;
+    let nagios = TestNagios::start("").await;
     let p = |name: &str| nagios.path(name).display().to_string();
     let mut cfg = toml::Table::new();
     let nagios_cfg: toml::Table = toml::from_str(&format!(
@@ -273,6 +276,72 @@ async fn nagios4_loads_config_and_follows_results_acks_comments_downtimes() {
     let log = std::fs::read_to_string(nagios.path("nagios.log")).expect("nagios.log");
     assert!(!log.contains("could not be found"), "a result arrived before its object's config:\n{log}");
 
+    cancel.cancel();
+    for h in handles {
+        h.await.expect("sink task");
+    }
+}
+
+fn nagios_sink_config(nagios: &TestNagios) -> toml::Table {
+    let p = |name: &str| nagios.path(name).display().to_string();
+    let nagios_cfg: toml::Table = toml::from_str(&format!(
+        "command_file = {:?}\nconfig_dir = {:?}\nvalidate_command = \"{NAGIOS} -v {}\"\nreload_command = \"kill -HUP {}\"\n\
+         status_file = {:?}\nreload_settle_ms = 2000\nfreshness_threshold_s = 3600\n",
+        p("nagios.cmd"),
+        p("outpost"),
+        p("nagios.cfg"),
+        nagios.pid(),
+        p("status.dat"),
+    ))
+    .expect("toml");
+    let mut cfg = toml::Table::new();
+    cfg.insert("nagios".into(), toml::Value::Table(nagios_cfg));
+    cfg.insert("replay_history".into(), toml::Value::Boolean(true));
+    cfg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_that_fails_validation_is_not_loaded_and_results_still_flow() {
+    // The site's own Nagios config already defines FRA1_dup, so Outpost's FRA1_dup would be a duplicate.
+    let nagios = TestNagios::start(
+        "define host {\n host_name FRA1_dup\n address 127.0.0.1\n max_check_attempts 1\n check_period always\n \
+         active_checks_enabled 0\n notification_period always\n contacts nobody\n}\n",
+    )
+    .await;
+    let mut ts = TestStore::new();
+    ts.snapshot("FRA1", &[("web01", "HTTP", 0, "HTTP OK")]).await;
+    let cancel = CancellationToken::new();
+    let handles = sinks::spawn_all(&ts.store, &nagios_sink_config(&nagios), &cancel).expect("sinks start");
+    nagios
+        .wait_status(
+            has(
+                "servicestatus",
+                &[("host_name", "FRA1_web01"), ("service_description", "HTTP"), ("current_state", "0")],
+            ),
+            "FRA1_web01/HTTP loaded",
+        )
+        .await;
+    let good = std::fs::read_to_string(nagios.path("outpost/outpost-FRA1.cfg")).expect("generated config");
+
+    ts.snapshot("FRA1", &[("web01", "HTTP", 0, "HTTP OK"), ("dup", "", 0, "UP")]).await;
+    ts.events("FRA1", vec![state_change("dup", "", 1, "DOWN"), state_change("web01", "HTTP", 2, "CRITICAL - after")])
+        .await;
+    nagios
+        .wait_status(
+            has(
+                "servicestatus",
+                &[("host_name", "FRA1_web01"), ("service_description", "HTTP"), ("current_state", "2")],
+            ),
+            "results for known objects despite the invalid config",
+        )
+        .await;
+    assert_eq!(
+        std::fs::read_to_string(nagios.path("outpost/outpost-FRA1.cfg")).expect("config"),
+        good,
+        "old config kept"
+    );
+    let log = std::fs::read_to_string(nagios.path("nagios.log")).expect("log");
+    assert_eq!(log.matches("Caught SIGHUP").count(), 1, "no reload for the invalid config:\n{log}");
     cancel.cancel();
     for h in handles {
         h.await.expect("sink task");

@@ -104,7 +104,13 @@ pub struct NagiosSink {
     /// Objects in the config Nagios has loaded (prefixed host, service).
     known: Known,
     last_resubmit: Option<Instant>,
+    /// When a generated config last failed to apply; retried at most every [`FAILED_SYNC_RETRY`] from `deliver`.
+    last_failed_sync: Option<Instant>,
 }
+
+/// How long `deliver` waits before trying again a config that failed validation (it would fail the same way
+/// until the objects or the Nagios config change; the idle poll retries anyway).
+pub const FAILED_SYNC_RETRY: Duration = Duration::from_secs(30);
 
 impl NagiosSink {
     pub fn new(config: NagiosConfig, store: Store) -> anyhow::Result<NagiosSink> {
@@ -135,6 +141,7 @@ impl NagiosSink {
             gen_settings,
             known: Known::new(),
             last_resubmit: None,
+            last_failed_sync: None,
         })
     }
 
@@ -335,17 +342,23 @@ impl Sink for NagiosSink {
         let mut commands: Vec<(ObjectKey, String)> =
             events.iter().flat_map(|e| self.commands(e, &mut status)).collect();
         let unknown = |known: &Known, k: &ObjectKey| !known.contains(&(k.host.clone(), k.service.clone()));
-        if commands.iter().any(|(k, _)| unknown(&self.known, k)) {
+        let recently_failed = self.last_failed_sync.is_some_and(|t| t.elapsed() < FAILED_SYNC_RETRY);
+        if commands.iter().any(|(k, _)| unknown(&self.known, k)) && !recently_failed {
             // New objects: their config must be live before their first results are written.
-            self.sync_config().await.map_err(fail)?;
-            let before = commands.len();
-            commands.retain(|(k, _)| !unknown(&self.known, k));
-            if commands.len() < before {
-                tracing::debug!(
-                    dropped = before - commands.len(),
-                    "commands for objects Nagios does not have were dropped"
-                );
+            // A config that fails validation must not hold up results for the objects Nagios has.
+            if self.sync_config().await.is_err() {
+                self.last_failed_sync = Some(Instant::now());
+            } else {
+                self.last_failed_sync = None;
             }
+        }
+        let before = commands.len();
+        commands.retain(|(k, _)| !unknown(&self.known, k));
+        if commands.len() < before {
+            tracing::debug!(
+                dropped = before - commands.len(),
+                "commands for objects Nagios does not have were dropped"
+            );
         }
         self.write(commands.into_iter().map(|(_, line)| line).collect()).await.map_err(fail)
     }
