@@ -42,16 +42,35 @@ pub fn apply(rules: &[TrapRule], trap: &Trap, source: SocketAddr) -> Option<Stat
 
 /// Replaces `{source}`, `{trap_oid}` and `{varbind:OID}` in a rule's output template.
 fn render(template: &str, trap: &Trap, ip: &str) -> String {
-    let mut out = template.replace("{source}", ip).replace("{trap_oid}", &trap.trap_oid);
-    while let Some(start) = out.find("{varbind:") {
-        let Some(len) = out[start..].find('}') else { break };
-        let wanted = out[start + 9..start + len].trim_start_matches('.').to_string();
-        let value =
-            trap.varbinds.iter().find(|vb| vb.oid == wanted).map(|vb| value_text(&vb.value)).unwrap_or_default();
+    // One pass over the template: text that comes from the trap is never scanned again, so a varbind whose
+    // value is itself `{varbind:…}` cannot make this loop (the sender controls varbind values).
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let Some(end) = tail.find('}') else {
+            out.push_str(tail);
+            rest = "";
+            break;
+        };
+        let name = &tail[1..end];
+        let value = match name {
+            "source" => ip.to_string(),
+            "trap_oid" => trap.trap_oid.clone(),
+            _ => match name.strip_prefix("varbind:") {
+                Some(oid) => {
+                    let oid = oid.trim_start_matches('.');
+                    trap.varbinds.iter().find(|vb| vb.oid == oid).map(|vb| value_text(&vb.value)).unwrap_or_default()
+                }
+                None => tail[..=end].to_string(),
+            },
+        };
         // Output is one line for Nagios; a newline or `|` in a varbind would start long output or perfdata.
-        let value: String = value.chars().map(|c| if c.is_control() || c == '|' { ' ' } else { c }).collect();
-        out.replace_range(start..start + len + 1, &value);
+        out.extend(value.chars().map(|c| if c.is_control() || c == '|' { ' ' } else { c }));
+        rest = &tail[end + 1..];
     }
+    out.push_str(rest);
     out
 }
 
@@ -132,6 +151,24 @@ mod tests {
         let from_core = apply(&r, &t, "10.1.1.1:9".parse().expect("addr")).expect("first rule");
         assert_eq!(from_core.key, ObjectKey::service("core", "a"));
         assert!(apply(&r, &trap("1.3.6.1.4.1.10.0.1", vec![]), SRC.parse().expect("addr")).is_none());
+    }
+
+    #[test]
+    fn varbind_values_are_not_expanded_again() {
+        let r = rules(
+            r#"[[rules]]
+            trap_oid = "1.2.3"
+            service = "s"
+            state = "OK"
+            output = "{varbind:1.9} {unknown} {"
+            "#,
+        );
+        let t = trap(
+            "1.2.3",
+            vec![VarBind { oid: "1.9".into(), value: SnmpValue::OctetString(b"{varbind:1.9}{source}".to_vec()) }],
+        );
+        let result = apply(&r, &t, SRC.parse().expect("addr")).expect("matches");
+        assert_eq!(result.output, "{varbind:1.9}{source} {unknown} {");
     }
 
     #[test]
