@@ -144,3 +144,26 @@ fn outpost_mib_loads_in_net_snmp_and_passes_smilint() {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && text.trim().is_empty(), "smilint: {text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snmpv3_auth_priv_informs_reach_snmptrapd() {
+    let mut ts = TestStore::new();
+    ts.snapshot("FRA1", &[("web01", "HTTP", 0, "OK")]).await;
+    // TrapDaemon's config has `createUser informuser SHA authpass123 AES privpass123` and `authUser log informuser priv`.
+    let trapd = TrapDaemon::start(free_udp_port()).await;
+    let cancel = CancellationToken::new();
+    let cfg = sinks_table(&format!(
+        "replay_history = true\n[[snmp]]\nname = \"v3\"\ndestination = \"127.0.0.1:{}\"\nversion = \"3\"\ninform = true\n\
+         user = \"informuser\"\nauth_protocol = \"SHA\"\nauth_password = \"authpass123\"\npriv_protocol = \"AES\"\n\
+         priv_password = \"privpass123\"\n[snmp.filter]\nevents = \"alerts\"\n",
+        trapd.port
+    ));
+    let handles = sinks::spawn_all(&ts.store, &cfg, &cancel).expect("sinks start");
+    ts.events("FRA1", vec![state_change("web01", "HTTP", 2, "CRITICAL - v3")]).await;
+    let traps = trapd.wait_traps(1).await;
+    assert_eq!(value(&traps[0], &format!("{ROOT}.1.8.0")), Some("STRING: \"CRITICAL - v3\""));
+    cancel.cancel();
+    for h in handles {
+        h.await.expect("sink task");
+    }
+}

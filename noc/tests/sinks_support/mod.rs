@@ -125,7 +125,7 @@ impl TrapDaemon {
     pub async fn restart(&mut self) {
         self.starts += 1;
         let conf = self.dir.path().join("snmptrapd.conf");
-        std::fs::write(&conf, "authCommunity log public\ncreateUser -e 0x8000000001020304 informuser SHA authpass123 AES privpass123\nauthUser log informuser priv\n").expect("conf");
+        std::fs::write(&conf, "authCommunity log public\ncreateUser informuser SHA authpass123 AES privpass123\nauthUser log informuser priv\n").expect("conf");
         let child = tokio::process::Command::new("snmptrapd")
             .args(["-f", "-C", "-c"])
             .arg(&conf)
