@@ -373,8 +373,7 @@ fn inflate(payload: &[u8], compressed: bool, raw_len: u32) -> Result<Vec<u8>, Fr
         }
         return Ok(payload.to_vec());
     }
-    let mut decoder =
-        zstd::stream::read::Decoder::new(payload).map_err(|e| FrameError::Decompress(e.to_string()))?;
+    let mut decoder = zstd::stream::read::Decoder::new(payload).map_err(|e| FrameError::Decompress(e.to_string()))?;
     // A hostile frame may ask for a huge window; zstd would allocate it before producing a byte.
     decoder.window_log_max(MAX_WINDOW_LOG).map_err(|e| FrameError::Decompress(e.to_string()))?;
     // Grow as data arrives rather than trusting raw_len for the allocation up front.

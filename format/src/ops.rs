@@ -46,7 +46,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<Op> {
 /// [`diff`] over bare object maps, for a store that does not keep whole snapshots.
 pub fn diff_objects(old: &BTreeMap<ObjectKey, Object>, new: &BTreeMap<ObjectKey, Object>) -> Vec<Op> {
     let Some(mid) = split_key(old, new) else {
-        return merge_diff(old.iter(), new.iter().map(|(k, o)| (k, o)), clone_new);
+        return merge_diff(old.iter(), new.iter(), clone_new);
     };
     // Two halves of the key space on two threads: the diff is memory-bound, one core's misses overlap another's.
     let (low, high) = std::thread::scope(|s| {
