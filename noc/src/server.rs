@@ -95,9 +95,10 @@ pub async fn run(
             }
         });
     }
+    // Background consumers of the store; each stops with the cancel token.
+    crate::inbox::spawn(&state, &tracker)?;
     // HOOK (northbound): sinks start here with (store, config, cancel), e.g.
     // `crate::sinks::spawn_all(state.store.clone(), state.config.clone(), cancel.clone(), &tracker)`.
-    crate::inbox::spawn(&state, &tracker)?;
 
     let handle = axum_server::Handle::new();
     {

@@ -1,5 +1,7 @@
 //! End-to-end tests across both programs.
 
+mod noc_crash;
 mod delivery_support;
 mod delivery_faults;
 mod delivery_spool;
+mod snmp_traps;

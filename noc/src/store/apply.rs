@@ -10,12 +10,11 @@ use std::collections::BTreeSet;
 
 use outpost_format::event::{EventKind, Lifecycle};
 use outpost_format::frame::{Ack, NocRequest, Payload, StreamAck};
-use outpost_format::model::{ObjectKey, Snapshot, Stream, severity};
-use outpost_format::ops::{self, Op};
-use outpost_format::{Event, Frame, Object, delta};
+use outpost_format::model::{ObjectKey, Stream, severity};
+use outpost_format::{Event, Frame};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{StoreOptions, codec};
+use super::{StoreOptions, codec, snapshot};
 
 /// What the HTTP layer learned about the request that carried a frame.
 #[derive(Debug, Clone, Default)]
@@ -115,6 +114,7 @@ pub fn apply_frame(
     ctx: &mut BatchCtx,
     opts: &StoreOptions,
     frame: Frame,
+    prepared: Option<snapshot::Prepared>,
     meta: &FrameMeta,
 ) -> Result<FrameOutcome, ApplyError> {
     let location = frame.location.clone();
@@ -126,29 +126,16 @@ pub fn apply_frame(
         Payload::Events(events) => {
             apply_events(c, ctx, opts, &location, frame.epoch, frame.seq, events, offset, &mut notes, &mut requests)?
         }
-        Payload::Full(snapshot) => (
-            apply_snapshot(
+        ref payload @ (Payload::Full(_) | Payload::Delta(_)) => (
+            snapshot::apply(
                 c,
                 ctx,
                 opts,
                 &location,
                 frame.epoch,
                 frame.seq,
-                Incoming::Full(snapshot),
-                &mut notes,
-                &mut requests,
-            )?,
-            0,
-        ),
-        Payload::Delta(d) => (
-            apply_snapshot(
-                c,
-                ctx,
-                opts,
-                &location,
-                frame.epoch,
-                frame.seq,
-                Incoming::Delta(d),
+                payload,
+                prepared,
                 &mut notes,
                 &mut requests,
             )?,
@@ -174,7 +161,7 @@ pub fn stream_acks(c: &Connection, location: &str) -> rusqlite::Result<Vec<Strea
     Ok(out)
 }
 
-fn stream_state(c: &Connection, location: &str, stream: Stream) -> rusqlite::Result<Option<(u64, u64)>> {
+pub(crate) fn stream_state(c: &Connection, location: &str, stream: Stream) -> rusqlite::Result<Option<(u64, u64)>> {
     c.prepare_cached("SELECT epoch, seq FROM streams WHERE location = ?1 AND stream = ?2")?
         .query_row(params![location, u8::from(stream)], |r| {
             Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
@@ -182,7 +169,7 @@ fn stream_state(c: &Connection, location: &str, stream: Stream) -> rusqlite::Res
         .optional()
 }
 
-fn set_stream(c: &Connection, location: &str, stream: Stream, epoch: u64, seq: u64) -> rusqlite::Result<()> {
+pub(crate) fn set_stream(c: &Connection, location: &str, stream: Stream, epoch: u64, seq: u64) -> rusqlite::Result<()> {
     c.prepare_cached(
         "INSERT INTO streams (location, stream, epoch, seq) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT(location, stream) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq",
@@ -466,252 +453,6 @@ pub fn prefixed_name(opts: &StoreOptions, location: &str, key: &ObjectKey) -> Re
     })
 }
 
-enum Incoming {
-    Full(Snapshot),
-    Delta(delta::Delta),
-}
-
-struct Base {
-    seq: u64,
-    hash: [u8; 32],
-    snapshot: Snapshot,
-}
-
-fn load_base(c: &Connection, location: &str) -> Result<Option<Base>, ApplyError> {
-    let row: Option<(i64, Vec<u8>, Vec<u8>)> = c
-        .prepare_cached("SELECT seq, hash, snapshot FROM bases WHERE location = ?1")?
-        .query_row([location], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let Some((seq, hash, blob)) = row else { return Ok(None) };
-    let hash: [u8; 32] = hash.try_into().map_err(|_| ApplyError::Unavailable("corrupt base hash in store".into()))?;
-    Ok(Some(Base { seq: seq as u64, hash, snapshot: codec::decode_snapshot(&blob)? }))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn apply_snapshot(
-    c: &Connection,
-    ctx: &mut BatchCtx,
-    opts: &StoreOptions,
-    location: &str,
-    epoch: u64,
-    seq: u64,
-    incoming: Incoming,
-    notes: &mut Vec<String>,
-    requests: &mut Vec<NocRequest>,
-) -> Result<Disposition, ApplyError> {
-    let state = stream_state(c, location, Stream::Snapshots)?;
-    let same_epoch = state.is_some_and(|(e, _)| e == epoch);
-    let acked = if same_epoch { state.map_or(0, |(_, s)| s) } else { 0 };
-    if same_epoch && seq <= acked {
-        notes.push(format!("duplicate: snapshots up to seq {acked} already applied"));
-        return Ok(Disposition::Duplicate);
-    }
-    let base = load_base(c, location)?;
-    let (new, hash) = match incoming {
-        Incoming::Full(s) => {
-            let h = delta::content_hash(&s);
-            (s, h)
-        }
-        Incoming::Delta(d) => {
-            let need_full = |notes: &mut Vec<String>, requests: &mut Vec<NocRequest>, why: String| {
-                notes.push(why);
-                requests.push(NocRequest::FullSnapshot);
-                Ok(Disposition::NeedFullSnapshot)
-            };
-            if !same_epoch {
-                return need_full(notes, requests, format!("new snapshots epoch {epoch}: send a full snapshot"));
-            }
-            let Some(b) = base.as_ref() else {
-                return need_full(notes, requests, "no base snapshot held: send a full snapshot".into());
-            };
-            if b.seq != d.base_seq || b.hash != d.base_hash {
-                return need_full(
-                    notes,
-                    requests,
-                    format!(
-                        "delta is against base seq {}, the NOC holds seq {}: send a full snapshot",
-                        d.base_seq, b.seq
-                    ),
-                );
-            }
-            match delta::apply(&b.snapshot, &d) {
-                Ok(s) => (s, d.target_hash),
-                Err(delta::DeltaError::Malformed(m)) => return Err(ApplyError::Malformed(format!("delta: {m}"))),
-                Err(e) => return need_full(notes, requests, format!("{e}: send a full snapshot")),
-            }
-        }
-    };
-    if new.location != location {
-        return Err(ApplyError::Malformed(format!(
-            "snapshot names location {:?} inside a frame for {location:?}",
-            new.location
-        )));
-    }
-    if same_epoch && seq > acked + 1 {
-        notes.push(format!("snapshots {}..{} superseded by seq {seq}", acked + 1, seq - 1));
-    }
-    let empty = Snapshot::default();
-    let base_snapshot = base.as_ref().map_or(&empty, |b| &b.snapshot);
-    let ops = ops::diff(base_snapshot, &new);
-    if let Err(suspect) = ops::guard(base_snapshot.objects.len(), &ops, opts.max_delete_share) {
-        c.prepare_cached(
-            "INSERT OR REPLACE INTO held (location, epoch, seq, received_at, deletes, existing, reason, snapshot) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            location,
-            epoch as i64,
-            seq as i64,
-            ctx.now,
-            suspect.deletes as i64,
-            suspect.existing as i64,
-            suspect.to_string(),
-            codec::encode_snapshot(&new)?
-        ])?;
-        set_stream(c, location, Stream::Snapshots, epoch, seq)?;
-        notes.push(format!("held: {suspect}; release with `noc held release {location}`"));
-        tracing::warn!(location, seq, %suspect, "snapshot held");
-        metrics::counter!("outpost_noc_snapshots_held_total").increment(1);
-        return Ok(Disposition::Held);
-    }
-    apply_ops(c, ctx, opts, location, &new, &ops, notes)?;
-    write_base(c, location, epoch, seq, &hash, &new)?;
-    // A newer good snapshot supersedes anything held.
-    c.prepare_cached("DELETE FROM held WHERE location = ?1")?.execute([location])?;
-    set_stream(c, location, Stream::Snapshots, epoch, seq)?;
-    c.prepare_cached("UPDATE locations SET last_snapshot_at = ?2 WHERE location = ?1")?
-        .execute(params![location, new.taken_at])?;
-    Ok(Disposition::Applied)
-}
-
-fn write_base(
-    c: &Connection,
-    location: &str,
-    epoch: u64,
-    seq: u64,
-    hash: &[u8; 32],
-    s: &Snapshot,
-) -> Result<(), ApplyError> {
-    c.prepare_cached(
-        "INSERT INTO bases (location, epoch, seq, hash, snapshot) VALUES (?1, ?2, ?3, ?4, ?5) \
-         ON CONFLICT(location) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, hash = excluded.hash, \
-         snapshot = excluded.snapshot",
-    )?
-    .execute(params![location, epoch as i64, seq as i64, &hash[..], codec::encode_snapshot(s)?])?;
-    Ok(())
-}
-
-/// Writes create/update/delete operations to the objects table. Deletes leave tombstones.
-fn apply_ops(
-    c: &Connection,
-    ctx: &mut BatchCtx,
-    opts: &StoreOptions,
-    location: &str,
-    snapshot: &Snapshot,
-    ops: &[Op],
-    notes: &mut Vec<String>,
-) -> Result<(), ApplyError> {
-    let mut upsert = c.prepare_cached(
-        "INSERT INTO objects (location, name, host, service, state, state_type, output, long_output, perfdata, \
-         last_check, last_state_change, acknowledged, in_downtime, stale, severity, deleted_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, NULL, ?15) \
-         ON CONFLICT(location, name) DO UPDATE SET host = excluded.host, service = excluded.service, \
-         state = excluded.state, state_type = excluded.state_type, output = excluded.output, \
-         long_output = excluded.long_output, perfdata = excluded.perfdata, last_check = excluded.last_check, \
-         last_state_change = excluded.last_state_change, acknowledged = excluded.acknowledged, \
-         in_downtime = excluded.in_downtime, stale = 0, severity = excluded.severity, deleted_at = NULL, \
-         updated_at = excluded.updated_at",
-    )?;
-    let mut tombstone = c.prepare_cached(
-        "UPDATE objects SET deleted_at = ?3, updated_at = ?3 WHERE location = ?1 AND name = ?2 AND deleted_at IS NULL",
-    )?;
-    let mut bad_names = 0usize;
-    for op in ops {
-        let key = match op {
-            Op::Create { key, .. } | Op::Update { key, .. } | Op::Delete { key } => key,
-        };
-        let Ok(name) = prefixed_name(opts, location, key) else {
-            bad_names += 1;
-            continue;
-        };
-        match op {
-            Op::Create { object, .. } | Op::Update { object, .. } => {
-                let host = opts.prefixer.name(location, &key.host).unwrap_or_default();
-                upsert_object(&mut upsert, location, &name, &host, key, object, snapshot.taken_at, ctx.now)?;
-            }
-            Op::Delete { .. } => {
-                tombstone.execute(params![location, name, ctx.now])?;
-            }
-        }
-        ctx.object_ops += 1;
-    }
-    if bad_names > 0 {
-        notes.push(format!("{bad_names} object(s) skipped: names the NOC cannot hold after prefixing"));
-    }
-    if !ops.is_empty() {
-        ctx.changed_locations.insert(location.to_string());
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn upsert_object(
-    st: &mut rusqlite::CachedStatement<'_>,
-    location: &str,
-    name: &str,
-    host: &str,
-    key: &ObjectKey,
-    o: &Object,
-    taken_at: i64,
-    now: i64,
-) -> rusqlite::Result<()> {
-    let s = &o.status;
-    st.execute(params![
-        location,
-        name,
-        host,
-        key.service,
-        s.state,
-        u8::from(s.state_type),
-        s.output,
-        s.long_output,
-        s.perfdata.to_string(),
-        s.last_check,
-        s.last_state_change,
-        o.acknowledgement.is_some(),
-        o.in_downtime(taken_at),
-        severity(key.is_host(), s.state),
-        now
-    ])?;
-    Ok(())
-}
-
-/// Applies the held snapshot of `location` without the guard rail; false when none is held.
-pub fn release_held(
-    c: &Connection,
-    ctx: &mut BatchCtx,
-    opts: &StoreOptions,
-    location: &str,
-) -> Result<bool, ApplyError> {
-    let row: Option<(i64, i64, Vec<u8>)> = c
-        .query_row("SELECT epoch, seq, snapshot FROM held WHERE location = ?1", [location], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    let Some((epoch, seq, blob)) = row else { return Ok(false) };
-    let held = codec::decode_snapshot(&blob)?;
-    let base = load_base(c, location)?;
-    let empty = Snapshot::default();
-    let ops = ops::diff(base.as_ref().map_or(&empty, |b| &b.snapshot), &held);
-    let mut notes = Vec::new();
-    apply_ops(c, ctx, opts, location, &held, &ops, &mut notes)?;
-    write_base(c, location, epoch as u64, seq as u64, &delta::content_hash(&held), &held)?;
-    c.execute("DELETE FROM held WHERE location = ?1", [location])?;
-    c.execute("UPDATE locations SET last_snapshot_at = ?2 WHERE location = ?1", params![location, held.taken_at])?;
-    tracing::info!(location, seq, ops = ops.len(), "held snapshot released");
-    Ok(true)
-}
-
 /// Housekeeping in the writer's transaction: silence detection, event retention, tombstone purge,
 /// and release requests the CLI left in the `held` table.
 pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions) -> Result<(), ApplyError> {
@@ -755,7 +496,7 @@ pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions) -> Resu
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for location in requested {
-        release_held(c, ctx, opts, &location)?;
+        snapshot::release_held(c, ctx, opts, &location)?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod apply;
 mod codec;
 pub mod queries;
 pub mod schema;
+pub mod snapshot;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
+use outpost_format::frame::Payload;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -192,7 +194,21 @@ impl Store {
     /// Dropping the future does not cancel the apply: the writer commits it anyway, and a retry is a duplicate.
     pub async fn apply_frame(&self, frame: outpost_format::Frame, meta: FrameMeta) -> Result<FrameOutcome, ApplyError> {
         let writer = self.inner.writer.as_ref().ok_or(ApplyError::Unavailable("store opened read-only".into()))?;
-        writer.apply_frame(frame, meta).await
+        // Heavy snapshot work runs here, on the blocking pool, so the writer thread only runs SQL.
+        let (frame, prepared) = if matches!(frame.payload, Payload::Full(_) | Payload::Delta(_)) {
+            let store = self.clone();
+            let job = tokio::task::spawn_blocking(move || {
+                let prepared = store
+                    .with_reader(|c| snapshot::prepare(c, &store.inner.options, &frame.location, &frame.payload))
+                    .ok()
+                    .and_then(Result::ok);
+                (frame, prepared)
+            });
+            job.await.map_err(|_| ApplyError::Unavailable("snapshot preparation failed".into()))?
+        } else {
+            (frame, None)
+        };
+        writer.apply_frame(frame, prepared, meta).await
     }
 
     /// Releases the held snapshot of `location` now (daemon only); returns false when none is held.
@@ -216,6 +232,10 @@ impl Store {
 
     /// Runs `f` on a pooled read connection.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> anyhow::Result<T> {
+        Ok(self.with_reader(f)??)
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> T) -> anyhow::Result<T> {
         let conn = self.inner.readers.lock().expect("reader pool lock poisoned").pop();
         let conn = match conn {
             Some(c) => c,
@@ -226,7 +246,7 @@ impl Store {
         if pool.len() < 8 {
             pool.push(conn);
         }
-        Ok(result?)
+        Ok(result)
     }
 
     /// Runs `f` on the operator-write connection.
@@ -266,7 +286,7 @@ impl Store {
 
     // ---- objects and locations ----
 
-    /// Every live (not tombstoned) object, all locations, ordered by name.
+    /// Every live (not tombstoned) object, all locations, ordered by location then name.
     pub fn all_objects(&self) -> anyhow::Result<Vec<ObjectRow>> {
         self.read(|c| queries::objects_where(c, None))
     }

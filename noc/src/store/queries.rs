@@ -178,7 +178,7 @@ pub fn objects_where(c: &Connection, location: Option<&str>) -> rusqlite::Result
         }
         None => {
             let mut st = c.prepare_cached(&format!(
-                "SELECT {OBJECT_COLUMNS} FROM objects WHERE deleted_at IS NULL ORDER BY name"
+                "SELECT {OBJECT_COLUMNS} FROM objects WHERE deleted_at IS NULL ORDER BY location, name"
             ))?;
             st.query_map([], object_row)?.collect()
         }
@@ -214,7 +214,7 @@ pub fn query_objects(c: &Connection, f: &ObjectFilter) -> rusqlite::Result<Objec
         c.query_row(&format!("SELECT count(*) FROM objects{filter}"), rusqlite::params_from_iter(args.iter()), |r| {
             r.get(0)
         })?;
-    let order = if f.problems { "severity DESC, last_state_change DESC, name" } else { "name" };
+    let order = if f.problems { "severity DESC, last_state_change DESC, location, name" } else { "location, name" };
     let limit = if f.limit == 0 { 100 } else { f.limit.min(MAX_PAGE) };
     let sql =
         format!("SELECT {OBJECT_COLUMNS} FROM objects{filter} ORDER BY {order} LIMIT {limit} OFFSET {}", f.offset);

@@ -53,8 +53,8 @@ const MIGRATIONS: &[&str] = &[
         snapshot BLOB NOT NULL               -- zstd(MessagePack(Snapshot))
     );
 
+    -- WITHOUT ROWID: an update touches one b-tree (plus the problems index only for problem rows).
     CREATE TABLE objects (
-        id                INTEGER PRIMARY KEY,
         location          TEXT NOT NULL,
         name              TEXT NOT NULL,     -- prefixed: host, or host/service
         host              TEXT NOT NULL,     -- prefixed host name
@@ -72,10 +72,9 @@ const MIGRATIONS: &[&str] = &[
         severity          INTEGER NOT NULL,
         deleted_at        INTEGER,           -- tombstone: NOC clock, ms
         updated_at        INTEGER NOT NULL,
-        UNIQUE (location, name)
-    );
-    CREATE INDEX objects_severity ON objects(severity DESC, name) WHERE deleted_at IS NULL;
-    CREATE INDEX objects_name ON objects(name);
+        PRIMARY KEY (location, name)
+    ) WITHOUT ROWID;
+    CREATE INDEX objects_problems ON objects(severity DESC, location, name) WHERE severity > 0 AND deleted_at IS NULL;
     CREATE INDEX objects_tombstones ON objects(deleted_at) WHERE deleted_at IS NOT NULL;
 
     CREATE TABLE events (

@@ -15,6 +15,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::apply::{self, ApplyError, BatchCtx, FrameMeta, FrameOutcome};
+use super::snapshot::Prepared;
 use super::{Change, StoreOptions, now_ms};
 
 /// Most jobs in one transaction; bounds the latency a single batch adds.
@@ -25,6 +26,7 @@ const QUEUE_DEPTH: usize = 4096;
 enum Job {
     Frame {
         frame: Box<outpost_format::Frame>,
+        prepared: Option<Prepared>,
         meta: FrameMeta,
         reply: oneshot::Sender<Result<FrameOutcome, ApplyError>>,
     },
@@ -68,8 +70,13 @@ impl WriterHandle {
         rx.await.map_err(|_| ApplyError::Unavailable("the store writer has stopped".into()))?
     }
 
-    pub async fn apply_frame(&self, frame: outpost_format::Frame, meta: FrameMeta) -> Result<FrameOutcome, ApplyError> {
-        self.call(|reply| Job::Frame { frame: Box::new(frame), meta, reply }).await
+    pub async fn apply_frame(
+        &self,
+        frame: outpost_format::Frame,
+        prepared: Option<Prepared>,
+        meta: FrameMeta,
+    ) -> Result<FrameOutcome, ApplyError> {
+        self.call(|reply| Job::Frame { frame: Box::new(frame), prepared, meta, reply }).await
     }
 
     pub async fn release(&self, location: String) -> Result<bool, ApplyError> {
@@ -155,12 +162,12 @@ fn run_batch(conn: &mut Connection, opts: &StoreOptions, changes: &broadcast::Se
             continue;
         }
         let reply = match job {
-            Job::Frame { frame, meta, reply } => {
+            Job::Frame { frame, prepared, meta, reply } => {
                 frames += 1;
-                Reply::Frame(reply, apply::apply_frame(&tx, &mut ctx, opts, *frame, &meta))
+                Reply::Frame(reply, apply::apply_frame(&tx, &mut ctx, opts, *frame, prepared, &meta))
             }
             Job::Release { location, reply } => {
-                Reply::Release(reply, apply::release_held(&tx, &mut ctx, opts, &location))
+                Reply::Release(reply, super::snapshot::release_held(&tx, &mut ctx, opts, &location))
             }
             Job::Maintain { reply } => Reply::Maintain(reply, apply::maintain(&tx, &mut ctx, opts)),
         };
