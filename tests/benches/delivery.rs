@@ -62,7 +62,7 @@ fn event_kind(i: u64) -> EventKind {
         max_attempts: 3,
         output: format!(
             "PING {} - Packet loss = 0%, RTA = {}.{:02} ms",
-            if i % 3 == 0 { "OK" } else { "WARNING" },
+            if i.is_multiple_of(3) { "OK" } else { "WARNING" },
             i % 50,
             i % 100
         ),
