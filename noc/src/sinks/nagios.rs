@@ -13,7 +13,8 @@
 //! Comments and downtimes carry a marker `[outpost:<location>:c<id>]` / `[outpost:<location>:d<id>]` in their
 //! text, which is how the sink finds the IDs Nagios gave them (in `status.dat`) when they are removed.
 //!
-//! A failed validation keeps the old config, is logged at ERROR and counted in
+//! A failed validation keeps the old config, does not hold up results for objects Nagios has (commands for the
+//! others are dropped; they get their current state once a config naming them loads), is logged at ERROR and counted in
 //! `outpost_sink_nagios_config_invalid_total`. (The store has no API yet for the NOC to raise an event of
 //! its own; when it has, this is where the event is raised.)
 
