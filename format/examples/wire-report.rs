@@ -22,6 +22,20 @@ fn gzip6_len(data: &[u8]) -> std::io::Result<usize> {
     Ok(out.stdout.len())
 }
 
+/// A window that covers the whole base encoding (about 200 B per object), capped at zstd's 2^27 default.
+fn window_log(n_obj: usize) -> u32 {
+    ((n_obj * 256).next_power_of_two().trailing_zeros()).clamp(20, 27)
+}
+
+fn patch_from(base: &[u8], current: &[u8]) -> std::io::Result<usize> {
+    let n_obj = base.len() / 200;
+    let mut enc = zstd::stream::write::Encoder::with_ref_prefix(Vec::new(), 3, base)?;
+    enc.window_log(window_log(n_obj))?;
+    enc.long_distance_matching(true)?;
+    enc.write_all(current)?;
+    Ok(enc.finish()?.len())
+}
+
 fn frame(payload: Payload, seq: u64) -> Frame {
     Frame { location: "FRA1".into(), epoch: 1, seq, payload }
 }
@@ -67,6 +81,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             100.0 * bytes_b as f64 / dat_gz as f64,
             make_t,
             apply_t,
+        );
+
+        // The alternative considered: zstd "patch-from", the current snapshot's encoding compressed with
+        // the base's encoding as reference prefix.
+        let t = Instant::now();
+        let patch = patch_from(&rmp_serde::to_vec(&base)?, &rmp_serde::to_vec(&cur)?)?;
+        println!(
+            "(b') same change as zstd patch-from (level 3, window 2^{}) instead of a delta: {} bytes in {:?}",
+            window_log(n_obj),
+            patch,
+            t.elapsed()
         );
 
         let cur_c = sitegen::change_perf_values(&sitegen::recheck(&base, 60_000), 3);
