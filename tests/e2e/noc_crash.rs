@@ -63,7 +63,8 @@ fn frames() -> Vec<Frame> {
                 event_seq += 1;
                 Event {
                     seq: event_seq,
-                    time: 1_700_000_000_000 + round as i64,
+                    // Older than this round's snapshot (sent just before), so the snapshot's state stands.
+                    time: 1_700_000_000_000 + round as i64 - 1,
                     kind: EventKind::CheckResult(StateChange {
                         key: ObjectKey::service("web01", format!("svc{i:03}")),
                         state: 0,
@@ -155,7 +156,7 @@ async fn noc_killed_mid_stream_restarts_with_exact_state() {
     }
     assert_eq!(kills, 3);
 
-    // The objects are exactly the last snapshot (event results are older than it, so it wins).
+    // The objects are exactly the last snapshot: every passive result is older than the snapshot after it.
     let resp: serde_json::Value = client
         .get(format!("http://127.0.0.1:{port}/api/v1/objects?limit=10000"))
         .bearer_auth(API)
