@@ -356,3 +356,37 @@ impl DeliverySettings {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_shows_depth_oldest_reachability_and_time_to_drain() {
+        let now = 1_000_000_000;
+        let s = DeliveryStatus {
+            written_ms: now,
+            spool: SpoolStatsView {
+                pending_events: 6000,
+                pending_snapshots: 1,
+                bytes: 1_500_000,
+                oldest_ms: Some(now - 125_000),
+                last_delivery_ms: Some(now - 3_000),
+                ..SpoolStatsView::default()
+            },
+            sender: Some(SenderStatusView {
+                noc_url: "https://noc:8443/".into(),
+                reachable: Some(true),
+                events_per_s: 100.0,
+                ..SenderStatusView::default()
+            }),
+        };
+        let text = render_status(&s, now);
+        assert!(text.contains("6000 events, 1 snapshots, 1500000 bytes"), "{text}");
+        assert!(text.contains("oldest undelivered: 2m05s ago"), "{text}");
+        assert!(text.contains("last delivery:      3s ago"), "{text}");
+        assert!(text.contains("reachable (https://noc:8443/)"), "{text}");
+        assert!(text.contains("time to drain:      ~1m00s"), "{text}");
+        assert!(!text.contains("losses"), "{text}");
+    }
+}

@@ -22,6 +22,10 @@ fn noc_down_then_up_delivers_everything_once_in_order() {
     // The NOC is down: the daemon retries with backoff while the spool holds everything.
     let daemon = sat.run();
     std::thread::sleep(Duration::from_millis(1500));
+    // `ship` beside a running daemon refuses clearly (exit 3) instead of racing it for the spool.
+    let beside = sat.ship(5);
+    assert_eq!(beside.status.code(), Some(3), "{}", String::from_utf8_lossy(&beside.stderr));
+    assert!(String::from_utf8_lossy(&beside.stderr).contains("daemon"));
     let noc = Noc::start(dir.path(), port, None);
     wait_for("delivery after the NOC came up", Duration::from_secs(60), || (noc.events().len() >= 3000).then_some(()));
     terminate(daemon);
@@ -72,17 +76,15 @@ fn link_faults_drop_stall_reset_and_trickle_lose_and_duplicate_nothing() {
         Fault::Refuse,
         Fault::Trickle { bytes: 512, every: Duration::from_millis(5) },
     ];
-    let mut filled = 2000;
     for fault in faults {
         proxy.set(fault);
         std::thread::sleep(Duration::from_millis(1200));
         proxy.set(Fault::Pass);
         std::thread::sleep(Duration::from_millis(300));
-        // New events while the link recovers (appended by a producer beside the daemon is not possible:
-        // the daemon holds the spool, so they go in between daemon runs below).
-        let _ = filled;
     }
     terminate(daemon);
+    // More events between daemon runs (the daemon holds the spool while it runs), then a cut mid-request again.
+    let mut filled = 2000;
     sat.fill(filled, 1000, 100);
     filled += 1000;
     let daemon = sat.run();

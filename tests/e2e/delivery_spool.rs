@@ -18,6 +18,10 @@ fn full_spool_drops_oldest_reports_overflow_and_delivers_the_rest() {
     let stats = sat.stats();
     assert!(stats.dropped_events > 0, "{stats:?}");
     assert!(stats.bytes <= (64 << 10) + (8 << 10), "{stats:?}");
+    // Still no NOC: `ship` gives up with exit 4 and keeps everything.
+    let out = sat.ship(1);
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sat.stats().pending_events, stats.pending_events + 1, "only the NocDisconnected event was added");
     let noc = Noc::start(dir.path(), port, None);
     let out = sat.ship(60);
     assert!(out.status.success(), "ship: {}", String::from_utf8_lossy(&out.stderr));
