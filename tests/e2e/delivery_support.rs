@@ -33,6 +33,8 @@ pub struct Noc {
     child: Option<Child>,
     pub port: u16,
     config: PathBuf,
+    /// Set for a NOC serving HTTPS: the certificate to trust when reading its API.
+    pub tls_cert: Option<PathBuf>,
 }
 
 impl Noc {
@@ -50,9 +52,23 @@ impl Noc {
             text.push_str(&format!("[inbox]\ndir = \"{}\"\nrescan_secs = 1\n", inbox.display()));
         }
         std::fs::write(&config, text).expect("write noc.toml");
-        let mut noc = Noc { child: None, port, config };
+        Noc::start_with(config, port)
+    }
+
+    /// Starts `noc serve` with a config file written by the caller.
+    pub fn start_with(config: PathBuf, port: u16) -> Noc {
+        let mut noc = Noc { child: None, port, config, tls_cert: None };
         noc.restart();
         noc
+    }
+
+    /// The operator token and the satellite token lines every test NOC config carries.
+    pub fn credentials_toml() -> String {
+        format!(
+            "[api]\ntokens_sha256 = [\"{}\"]\n[[satellites]]\nlocation = \"FRA1\"\ntoken_sha256 = \"{}\"\n",
+            sha(API),
+            sha(KEY)
+        )
     }
 
     pub fn restart(&mut self) {
@@ -91,7 +107,7 @@ impl Noc {
         let mut out = Vec::new();
         let mut after = 0i64;
         loop {
-            let v = get_json(self.port, &format!("/api/v1/events?location=FRA1&limit=1000&after_id={after}"));
+            let v = self.get(&format!("/api/v1/events?location=FRA1&limit=1000&after_id={after}"));
             let items = v["items"].as_array().cloned().unwrap_or_default();
             if items.is_empty() {
                 return out;
@@ -109,9 +125,16 @@ impl Noc {
         }
     }
 
+    fn get(&self, path: &str) -> serde_json::Value {
+        match &self.tls_cert {
+            None => get_json(self.port, path),
+            Some(cert) => get_json_tls(self.port, path, cert),
+        }
+    }
+
     /// Objects of FRA1 as name → (state, output).
     pub fn objects(&self) -> BTreeMap<String, (u64, String)> {
-        let v = get_json(self.port, "/api/v1/objects?location=FRA1&limit=100000");
+        let v = self.get("/api/v1/objects?location=FRA1&limit=100000");
         v["items"]
             .as_array()
             .map(|items| {
@@ -155,6 +178,24 @@ pub fn get_json(port: u16, path: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
+/// GET over HTTPS, trusting `cert`.
+fn get_json_tls(port: u16, path: &str, cert: &Path) -> serde_json::Value {
+    let pem = std::fs::read(cert).expect("read cert");
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).expect("parse cert");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::builder().tls_certs_only(certs).build().expect("client");
+        let resp = client
+            .get(format!("https://127.0.0.1:{port}{path}"))
+            .bearer_auth(API)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    })
+}
+
 pub struct Sat {
     pub config: PathBuf,
     pub spool_dir: PathBuf,
@@ -164,6 +205,11 @@ pub struct Sat {
 impl Sat {
     /// A satellite whose NOC is `url`; `spool_toml` adds lines to `[spool]`.
     pub fn new(root: &Path, url: &str, spool_cfg: SpoolConfig) -> Sat {
+        Sat::with_noc_options(root, url, spool_cfg, "")
+    }
+
+    /// As [`Sat::new`], with extra `[noc]` lines (e.g. `ca_file = "…"`).
+    pub fn with_noc_options(root: &Path, url: &str, spool_cfg: SpoolConfig, noc_extra: &str) -> Sat {
         let state = root.join("state");
         let spool_dir = state.join("spool");
         std::fs::create_dir_all(&state).expect("state dir");
@@ -178,7 +224,7 @@ impl Sat {
         std::fs::write(
             &config,
             format!(
-                "location = \"FRA1\"\nstate_dir = \"{}\"\n[noc]\nurls = [\"{url}\"]\nship_interval = \"1h\"\nrequest_timeout = \"3s\"\n\
+                "location = \"FRA1\"\nstate_dir = \"{}\"\n[noc]\nurls = [\"{url}\"]\nship_interval = \"1h\"\nrequest_timeout = \"3s\"\n{noc_extra}\n\
                  [spool]\ndir = \"{}\"\nmax_bytes = {}\nsegment_bytes = {}\n",
                 state.display(),
                 spool_dir.display(),

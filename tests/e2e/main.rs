@@ -4,4 +4,5 @@ mod noc_crash;
 mod delivery_support;
 mod delivery_faults;
 mod delivery_spool;
+mod delivery_tls;
 mod snmp_traps;
