@@ -80,3 +80,37 @@ fn https_with_ca_file_and_with_pinned_certificate_delivers_and_a_wrong_pin_is_re
         assert_eq!(times.iter().filter(|t| **t == i).count(), 1, "event {i} exactly once");
     }
 }
+
+#[test]
+fn unknown_satellite_enrolls_waits_for_acceptance_then_delivers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    // No pre-shared token for FRA1: the satellite must enroll.
+    let config = dir.path().join("noc.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ninsecure_plain_http = true\ndata_dir = \"data\"\n\
+             [rate_limit]\nper_second = 1000\nburst = 1000\n"
+        ),
+    )
+    .expect("write noc.toml");
+    let _noc = Noc::start_with(config.clone(), port);
+    let sat = Sat::new(&dir.path().join("sat"), &format!("http://127.0.0.1:{port}"), spool_cfg());
+    sat.fill(0, 50, 50);
+    let out = sat.ship(10);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("pending"), "says enrollment is pending: {stderr}");
+    assert_eq!(sat.stats().pending_events, 50, "everything stays spooled");
+    let accept = Command::new(bin("noc"))
+        .args(["satellites", "--config"])
+        .arg(&config)
+        .args(["accept", "FRA1"])
+        .output()
+        .expect("noc satellites accept");
+    assert!(accept.status.success(), "accept: {}", String::from_utf8_lossy(&accept.stderr));
+    let out = sat.ship(30);
+    assert!(out.status.success(), "after acceptance: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sat.stats().pending_events, 0);
+}

@@ -260,20 +260,11 @@ impl Sender {
                 return;
             }
             StepError::Send(SendError::RateLimited(d)) => *d,
-            StepError::Send(SendError::Forbidden(_)) => {
-                let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-                let state = match self.client.enroll(hostname.trim()).await {
-                    Ok(Enrollment::Accepted) => {
-                        self.set_enrollment("accepted");
-                        return;
-                    }
-                    Ok(Enrollment::Pending) => {
-                        "pending: accept it at the NOC (noc satellites accept <location>)".to_string()
-                    }
-                    Ok(Enrollment::Rejected(why)) => format!("rejected: {why}"),
-                    Err(e) => format!("enrollment failed: {e}"),
-                };
-                self.set_enrollment(&state);
+            StepError::Send(SendError::Forbidden(_) | SendError::Unauthorized) => {
+                // 401 is an unknown key ("enroll first"), 403 pending or rejected: (re-)enroll, keep spooling.
+                if self.try_enroll().await == Enrollment::Accepted {
+                    return;
+                }
                 self.backoff.next_delay()
             }
             _ => self.backoff.next_delay(),
@@ -284,6 +275,23 @@ impl Sender {
             _ = cancel.cancelled() => {}
             _ = tokio::time::sleep(wait) => {}
         }
+    }
+
+    /// Asks the NOC to enroll this satellite and records the answer in the status.
+    async fn try_enroll(&mut self) -> Enrollment {
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let result = self.client.enroll(hostname.trim()).await;
+        let state = match &result {
+            Ok(Enrollment::Accepted) => "accepted".to_string(),
+            Ok(Enrollment::Pending) => {
+                format!("pending: accept it at the NOC (noc satellites accept {})", self.cfg.location)
+            }
+            Ok(Enrollment::Rejected(why)) => format!("rejected: {why}"),
+            Err(e) => format!("enrollment failed: {e}"),
+        };
+        self.set_enrollment(&state);
+        tracing::warn!(enrollment = %state, "the NOC does not accept this satellite's key yet");
+        result.unwrap_or(Enrollment::Rejected(state))
     }
 
     fn set_enrollment(&self, state: &str) {
@@ -325,8 +333,17 @@ impl Sender {
                     tokio::time::sleep(self.backoff.next_delay().min(deadline - Instant::now())).await
                 }
                 Ok(_) => {}
-                Err(e @ (StepError::Spool(_) | StepError::Send(SendError::Unauthorized | SendError::Malformed(_)))) => {
-                    return Err(e);
+                Err(e @ (StepError::Spool(_) | StepError::Send(SendError::Malformed(_)))) => return Err(e),
+                Err(StepError::Send(e @ (SendError::Unauthorized | SendError::Forbidden(_)))) => {
+                    // A one-shot cannot wait for an operator: enroll (so the NOC lists us as pending) and say so.
+                    match self.try_enroll().await {
+                        Enrollment::Accepted => continue,
+                        other => {
+                            let state = self.status.lock().unwrap_or_else(|p| p.into_inner()).enrollment.clone();
+                            let why = state.unwrap_or_else(|| format!("{other:?}"));
+                            return Err(SendError::Forbidden(format!("{e}; enrollment {why}")).into());
+                        }
+                    }
                 }
                 Err(e) if Instant::now() >= deadline => return Err(e),
                 Err(e) => {
