@@ -252,3 +252,24 @@ fn snapshot_frame_is_resent_identically_until_acked_then_deltas_follow() {
     let f3 = spool.next_snapshot_frame("FRA1", 10).expect("frame").expect("some");
     assert_eq!((f3.seq, f3.full, f3.snapshot.taken_at), (2, true, 2));
 }
+
+#[test]
+fn reader_returns_a_record_larger_than_its_read_chunk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = SpoolConfig { max_bytes: u64::MAX, max_age: None, segment_bytes: 8 << 20, fsync: false };
+    let (spool, _) = Spool::open(dir.path(), cfg).expect("open");
+    let big = EventKind::Lifecycle(Lifecycle::SpoolCorruption { segment: "x".repeat(300_000), lost_bytes: 1 });
+    spool.append(&[(1, kind(1)), (2, big.clone()), (3, kind(3))]).expect("append");
+    let mut got = Vec::new();
+    let mut from = 0;
+    loop {
+        let b = spool.read(from, 10, 1024).expect("read");
+        if b.events.is_empty() {
+            break;
+        }
+        from = b.next_spool_seq;
+        got.extend(b.events);
+    }
+    assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(got[1].kind, big);
+}

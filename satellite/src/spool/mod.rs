@@ -63,6 +63,9 @@ use segment::{Problem, SEGMENT_HEADER_LEN};
 pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
 /// Default segment size; the budget is enforced in whole segments.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 8 << 20;
+/// A hole in the log larger than this is not damage to one segment (that holds at most a few hundred thousand
+/// records); refuse to paper over it with placeholders.
+const MAX_PLACEHOLDERS: u64 = 1 << 20;
 /// Longest an acknowledgement may live only in memory before the ledger is rewritten.
 const LEDGER_LAG: Duration = Duration::from_millis(200);
 /// Default age budget: a week.
@@ -262,6 +265,13 @@ impl Spool {
                     });
                 }
             }
+            if must_reach.saturating_sub(meta.next_seq) > MAX_PLACEHOLDERS {
+                return Err(SpoolError::Ledger(format!(
+                    "segment {name} ends at seq {} but the next part of the log starts at {must_reach}: \
+                     too large a hole to be damage; move the spool directory aside to start a new epoch",
+                    meta.next_seq
+                )));
+            }
             if meta.next_seq < must_reach && must_reach > ledger.acked_seq + 1 {
                 let lost = scan.file_len - scan.valid_len;
                 fill_placeholders(&mut meta, must_reach, &name, lost, cfg.fsync)?;
@@ -419,7 +429,7 @@ impl Spool {
         };
         let mut file = File::open(&meta.path).map_err(io_err(&meta.path))?;
         let mut bytes = 0usize;
-        let chunk = max_bytes.clamp(64 << 10, 4 << 20);
+        let mut chunk = max_bytes.clamp(64 << 10, 4 << 20);
         'outer: while seq < meta.next_seq && batch.events.len() < max_events && bytes < max_bytes {
             let want = chunk.min((meta.len - offset) as usize);
             let mut buf = vec![0u8; want];
@@ -447,7 +457,16 @@ impl Spool {
                     record::Decoded::Short if pos > 0 => break,
                     record::Decoded::Short => {
                         // A single record larger than the chunk: read it whole next time round.
-                        return Err(corrupt_read(&meta.path, "record larger than read chunk or file shrank"));
+                        let need = buf
+                            .get(..4)
+                            .map(|b| record::RECORD_HEADER_LEN + u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+                        match need {
+                            Some(n) if n > buf.len() && (n as u64) <= meta.len - offset => {
+                                chunk = n;
+                                continue 'outer;
+                            }
+                            _ => return Err(corrupt_read(&meta.path, "record runs past the end of the segment")),
+                        }
                     }
                     record::Decoded::Bad(why) => return Err(corrupt_read(&meta.path, &why)),
                 }
