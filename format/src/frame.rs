@@ -8,16 +8,17 @@
 //!   4   1  version      1
 //!   5   1  kind         1 full snapshot, 2 delta snapshot, 3 event batch, 4 acknowledgement
 //!   6   1  flags        bit 0: payload is zstd-compressed; other bits reserved, must be 0
-//!   7   1  loc_len      length of the location ID, 0..=32 (0 only for acknowledgements)
+//!   7   1  loc_len      length of the location ID, 1..=32 (0 only for acknowledgements)
 //!   8   8  epoch        the sender's spool epoch
-//!  16   1  stream       1 events, 2 snapshots; 0 for acknowledgements
+//!  16   1  stream       1 events, 2 snapshots; 0 for acknowledgements; must match the kind
 //!  17   3  reserved     must be 0
 //!  20   8  seq          sequence number in the stream (for event batches: the last event's seq)
 //!  28   4  payload_len  bytes of payload that follow the location
 //!  32   4  raw_len      payload length after decompression (== payload_len when not compressed)
 //!  36  32  checksum     SHA-256 over bytes 0..36, then the location, then the payload
 //!  68   n  location     ASCII location ID
-//! 68+n  m  payload      MessagePack (rmp-serde, named fields), zstd-compressed when flag bit 0 is set
+//! 68+n  m  payload      MessagePack (rmp-serde): compact arrays for full snapshots, named maps for the
+//!                       other kinds; zstd-compressed when flag bit 0 is set
 //! ```
 //!
 //! Decoding never panics and never allocates past [`Limits`]: every length is checked before it is trusted,
