@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use outpost_format::sitegen;
 
 const USAGE: &str =
-    "usage: gen-site [--services N (default 10000)] [--seed S (default 1)] --out FILE [--status-dat FILE]
+    "usage: gen-site [--services N (default 10000)] [--seed S (default 1)] [--out FILE (default site-N-S.msgpack)] [--status-dat FILE]
 
 Writes a synthetic site: N services on N/10 hosts, as a compact MessagePack Snapshot,
 and optionally the equivalent Nagios 4 status.dat. The same seed gives the same bytes.";
@@ -40,7 +40,7 @@ fn run() -> Result<(), String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    let out = out.ok_or("--out is required")?;
+    let out = out.unwrap_or_else(|| format!("site-{services}-{seed}.msgpack").into());
     let site = sitegen::site(services, seed);
     let bytes = rmp_serde::to_vec(&site).map_err(|e| format!("encode: {e}"))?;
     std::fs::write(&out, &bytes).map_err(|e| format!("write {}: {e}", out.display()))?;
