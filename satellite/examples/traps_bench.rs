@@ -1,14 +1,17 @@
 //! Trap receiver throughput: floods the receiver on 127.0.0.1 with a real net-snmp v2c trap capture
 //! (`fixtures/traps/v2c-trap.bin`) and counts what reaches the (in-memory) spool hand-off.
 //!
-//! `cargo run --release -p outpost-satellite --example traps_bench -- [rate_per_sec] [seconds]`
+//! `cargo run --release -p outpost-satellite --example traps_bench -- [rate_per_sec] [seconds] [memory|spool]`
 //! With a rate, datagrams are paced at that rate and the run reports loss; with 0, it sends as fast as it can.
+//! `memory` (default) hands events to the in-memory sink; `spool` to the real durable spool (group commit,
+//! fsync) in a temp dir, which is what the satellite daemon does.
 //! Results go into docs/benchmarks.md ("SNMP and northbound").
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use outpost_satellite::outbox::EventSink;
+use outpost_satellite::spool::{Spool, SpoolConfig, spawn_writer};
 use outpost_satellite::traps::{self, TrapConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -26,16 +29,26 @@ async fn main() -> anyhow::Result<()> {
         burst: 1_000_000,
         ..TrapConfig::default()
     };
-    let (sink, mut events) = EventSink::in_memory();
+    let use_spool = args.get(3).is_some_and(|m| m == "spool");
+    let spool_dir = tempfile::tempdir()?;
+    let (sink, drain, writer) = if use_spool {
+        let (spool, _) = Spool::open(spool_dir.path(), SpoolConfig::default())?;
+        let (sink, rx) = EventSink::channel();
+        let writer = spawn_writer(std::sync::Arc::new(spool), rx);
+        (sink, tokio::spawn(async { 0u64 }), Some(writer))
+    } else {
+        let (sink, mut events) = EventSink::in_memory();
+        let drain = tokio::spawn(async move {
+            let mut n = 0u64;
+            while events.recv().await.is_some() {
+                n += 1;
+            }
+            n
+        });
+        (sink, drain, None)
+    };
     let cancel = CancellationToken::new();
     let receiver = traps::start(&config, sink, cancel.clone()).await?;
-    let drain = tokio::spawn(async move {
-        let mut n = 0u64;
-        while events.recv().await.is_some() {
-            n += 1;
-        }
-        n
-    });
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
     let total = if rate == 0 { 200_000 } else { rate * seconds };
     let started = Instant::now();
@@ -65,9 +78,11 @@ async fn main() -> anyhow::Result<()> {
     cancel.cancel();
     receiver.task.await?;
     let drained = drain.await?;
+    drop(writer);
     println!(
-        "offered {total} traps at {} in {:.2} s; recorded {recorded} ({drained} drained), lost {} ({:.3}%), \
+        "[{}] offered {total} traps at {} in {:.2} s; recorded {recorded} ({drained} drained), lost {} ({:.3}%), \
          dropped by receiver {}; throughput {:.0} traps/s",
+        if use_spool { "spool, fsync" } else { "in-memory sink" },
         if rate == 0 { "max rate".to_string() } else { format!("{rate}/s") },
         sent_in.as_secs_f64(),
         total - recorded,

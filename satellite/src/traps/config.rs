@@ -19,6 +19,8 @@ pub const DEFAULT_RATE_LIMIT_PER_SEC: u32 = 5_000;
 pub const DEFAULT_BURST: u32 = 10_000;
 /// Traps admitted but not yet handed to the spool; more are dropped and counted.
 pub const DEFAULT_QUEUE: usize = 8_192;
+/// Receive buffer asked of the kernel for the trap socket (capped by `net.core.rmem_max`).
+pub const DEFAULT_RECEIVE_BUFFER: usize = 4 << 20;
 
 /// `[traps]` in `satellite.toml`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -55,6 +57,10 @@ pub struct TrapConfig {
     /// Rules that turn matching traps into passive results for a service, in order; the first match wins.
     #[serde(default)]
     pub rules: Vec<TrapRuleConfig>,
+    /// Socket receive buffer to ask the kernel for, in bytes; absorbs bursts while the receiver is not
+    /// scheduled. The kernel caps it at `net.core.rmem_max`.
+    #[serde(default = "default_receive_buffer")]
+    pub receive_buffer_bytes: usize,
 }
 
 /// One `[[traps.users]]` entry.
@@ -103,6 +109,9 @@ fn default_rate() -> u32 {
 fn default_burst() -> u32 {
     DEFAULT_BURST
 }
+fn default_receive_buffer() -> usize {
+    DEFAULT_RECEIVE_BUFFER
+}
 fn default_rule_host() -> String {
     "{source}".into()
 }
@@ -122,6 +131,7 @@ impl Default for TrapConfig {
             users: Vec::new(),
             engine_state_file: None,
             rules: Vec::new(),
+            receive_buffer_bytes: DEFAULT_RECEIVE_BUFFER,
         }
     }
 }
@@ -223,6 +233,7 @@ pub struct ReceiverSettings {
     pub engine_state_file: Option<PathBuf>,
     pub rules: Vec<TrapRule>,
     pub queue: usize,
+    pub receive_buffer_bytes: usize,
 }
 
 impl TrapConfig {
@@ -264,6 +275,7 @@ impl TrapConfig {
             engine_state_file: self.engine_state_file.clone(),
             rules,
             queue: DEFAULT_QUEUE,
+            receive_buffer_bytes: self.receive_buffer_bytes,
         })
     }
 }

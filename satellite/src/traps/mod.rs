@@ -20,6 +20,7 @@ pub mod convert;
 pub mod engine_state;
 mod parse_failures;
 pub mod rules;
+mod socket_buffer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -96,6 +97,13 @@ async fn start_validated(
     let stats = Arc::new(TrapStats::default());
     let receiver = build_receiver(&settings, engine, stats.clone()).await?;
     let local_addr = receiver.local_addr();
+    match socket_buffer::enlarge_receive_buffer(local_addr, settings.receive_buffer_bytes) {
+        Ok(Some(granted)) => tracing::debug!(granted, "trap receiver socket buffer set"),
+        Ok(None) => {
+            tracing::warn!(%local_addr, "trap receiver socket not found; its receive buffer keeps the default size")
+        }
+        Err(e) => tracing::warn!(error = %e, "could not enlarge the trap receiver's socket buffer"),
+    }
     tracing::info!(%local_addr, users = settings.users.len(), rules = settings.rules.len(), "SNMP trap receiver listening");
     let dispatch = parse_failures::CountingDispatch::wrap_current(stats.clone());
     let task = tokio::spawn(run(receiver, settings, sink, cancel, stats.clone()).with_subscriber(dispatch));
