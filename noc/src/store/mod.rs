@@ -37,6 +37,13 @@ pub use queries::{
 /// should re-read from the store (`events_after`) rather than expect every notification.
 pub const CHANGE_CHANNEL_CAPACITY: usize = 4096;
 
+/// SQLite page cache of the writer: the objects b-tree's upper levels and hot leaves stay in memory.
+const WRITER_CACHE_KIB: i64 = 64 << 10;
+/// Page cache of each reader and of the admin connection (up to 8 readers are pooled).
+const READER_CACHE_KIB: i64 = 8 << 10;
+/// Snapshot frames prepared at once (decode, delta, diff): one per core bounds both CPU and memory.
+const MAX_CONCURRENT_PREPARES: usize = 2;
+
 /// One row of the event log. `id` increases monotonically with commit order (never reused).
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredEvent {
@@ -136,6 +143,8 @@ struct Inner {
     writer: Option<writer::WriterHandle>,
     changes: broadcast::Sender<Change>,
     options: StoreOptions,
+    /// Bounds concurrent snapshot preparation (see [`MAX_CONCURRENT_PREPARES`]).
+    prepares: Arc<tokio::sync::Semaphore>,
 }
 
 impl Store {
@@ -154,11 +163,12 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("create data directory {}", dir.display()))?;
         }
-        let mut admin = open_connection(path).with_context(|| format!("open store {}", path.display()))?;
+        let mut admin =
+            open_connection(path, READER_CACHE_KIB).with_context(|| format!("open store {}", path.display()))?;
         schema::migrate(&mut admin).with_context(|| format!("migrate store {}", path.display()))?;
         let (changes, _) = broadcast::channel(CHANGE_CHANNEL_CAPACITY);
         let writer = if with_writer {
-            let conn = open_connection(path)?;
+            let conn = open_connection(path, WRITER_CACHE_KIB)?;
             Some(writer::WriterHandle::spawn(conn, options.clone(), changes.clone())?)
         } else {
             None
@@ -171,6 +181,7 @@ impl Store {
                 writer,
                 changes,
                 options,
+                prepares: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PREPARES)),
             }),
         })
     }
@@ -197,7 +208,9 @@ impl Store {
         // Heavy snapshot work runs here, on the blocking pool, so the writer thread only runs SQL.
         let (frame, prepared) = if matches!(frame.payload, Payload::Full(_) | Payload::Delta(_)) {
             let store = self.clone();
+            let permit = self.inner.prepares.clone().acquire_owned().await;
             let job = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
                 let prepared = store
                     .with_reader(|c| snapshot::prepare(c, &store.inner.options, &frame.location, &frame.payload))
                     .ok()
@@ -239,7 +252,7 @@ impl Store {
         let conn = self.inner.readers.lock().expect("reader pool lock poisoned").pop();
         let conn = match conn {
             Some(c) => c,
-            None => open_connection(&self.inner.path)?,
+            None => open_connection(&self.inner.path, READER_CACHE_KIB)?,
         };
         let result = f(&conn);
         let mut pool = self.inner.readers.lock().expect("reader pool lock poisoned");
@@ -366,7 +379,7 @@ impl Store {
 }
 
 /// Opens a connection with the pragmas every connection needs.
-fn open_connection(path: &Path) -> anyhow::Result<Connection> {
+fn open_connection(path: &Path, cache_kib: i64) -> anyhow::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -374,8 +387,9 @@ fn open_connection(path: &Path) -> anyhow::Result<Connection> {
     // WAL: readers never block the writer. FULL: a commit is durable when it returns (we ack after commit).
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;",
+         PRAGMA busy_timeout = 10000;",
     )?;
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     Ok(conn)
 }
 

@@ -130,7 +130,7 @@ pub fn prepare(c: &Connection, opts: &StoreOptions, location: &str, payload: &Pa
         let why = format!("snapshot names location {:?} inside a frame for {location:?}", new.location);
         return Ok(Prepared { base_id, result: Prepare::Malformed(why) });
     }
-    let ready = build(opts, location, base_snapshot, &new, hash, true)?;
+    let ready = build(opts, location, base_snapshot, new, hash, true)?;
     Ok(Prepared { base_id, result: Prepare::Ready(Box::new(ready)) })
 }
 
@@ -138,11 +138,17 @@ fn build(
     opts: &StoreOptions,
     location: &str,
     base: &Snapshot,
-    new: &Snapshot,
+    new: std::borrow::Cow<'_, Snapshot>,
     hash: [u8; 32],
     guard: bool,
 ) -> Result<Ready, ApplyError> {
-    let ops = ops::diff(base, new);
+    let blob = codec::encode_snapshot(&new)?;
+    let taken_at = new.taken_at;
+    // An owned snapshot is moved into the operations instead of cloned.
+    let ops = match new {
+        std::borrow::Cow::Owned(n) => ops::diff_owned(base, n),
+        std::borrow::Cow::Borrowed(n) => ops::diff(base, n),
+    };
     let suspect = if guard { ops::guard(base.objects.len(), &ops, opts.max_delete_share).err() } else { None };
     let mut upserts = Vec::new();
     let mut deletes = Vec::new();
@@ -158,12 +164,12 @@ fn build(
         match op {
             Op::Create { object, .. } | Op::Update { object, .. } => {
                 let host = opts.prefixer.name(location, &key.host).unwrap_or_default();
-                upserts.push(row(name, host, key, object, new.taken_at));
+                upserts.push(row(name, host, key, object, taken_at));
             }
             Op::Delete { .. } => deletes.push(name),
         }
     }
-    Ok(Ready { hash, taken_at: new.taken_at, blob: codec::encode_snapshot(new)?, upserts, deletes, bad_names, suspect })
+    Ok(Ready { hash, taken_at, blob, upserts, deletes, bad_names, suspect })
 }
 
 fn row(name: String, host: String, key: &ObjectKey, o: &Object, taken_at: i64) -> RowWrite {
@@ -336,10 +342,17 @@ pub fn release_held(
         .optional()?;
     let Some((epoch, seq, blob)) = row else { return Ok(false) };
     let held = codec::decode_snapshot(&blob)?;
+    let hash = delta::content_hash(&held);
     let base = load_base(c, location)?;
     let empty = Snapshot::default();
-    let ready =
-        build(opts, location, base.as_ref().map_or(&empty, |b| &b.snapshot), &held, delta::content_hash(&held), false)?;
+    let ready = build(
+        opts,
+        location,
+        base.as_ref().map_or(&empty, |b| &b.snapshot),
+        std::borrow::Cow::Owned(held),
+        hash,
+        false,
+    )?;
     let mut notes = Vec::new();
     write_ready(c, ctx, location, epoch as u64, seq as u64, &ready, &mut notes)?;
     c.execute("DELETE FROM held WHERE location = ?1", [location])?;
