@@ -361,7 +361,12 @@ impl Sink for NagiosSink {
                 "commands for objects Nagios does not have were dropped"
             );
         }
-        self.write(commands.into_iter().map(|(_, line)| line).collect()).await.map_err(fail)
+        self.write(commands.into_iter().map(|(_, line)| line).collect()).await.map_err(fail)?;
+        // A NOC that is never idle must still refresh quiet objects before Nagios' freshness check fires.
+        if let Err(e) = self.resubmit_if_due().await {
+            tracing::warn!(error = format!("{e:#}"), "could not resubmit current states to Nagios");
+        }
+        Ok(())
     }
 
     async fn objects_changed(&mut self) -> anyhow::Result<()> {
