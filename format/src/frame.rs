@@ -280,7 +280,9 @@ impl Frame {
         let kind = header.kind;
         let bad = |e: rmp_serde::decode::Error| FrameError::Payload { kind, msg: e.to_string() };
         let payload = match kind {
-            FrameKind::FullSnapshot => Payload::Full(rmp_serde::from_slice(&raw).map_err(bad)?),
+            FrameKind::FullSnapshot => Payload::Full(
+                crate::snapshot_decode::decode_snapshot(&raw).map_err(|msg| FrameError::Payload { kind, msg })?,
+            ),
             FrameKind::DeltaSnapshot => Payload::Delta(rmp_serde::from_slice(&raw).map_err(bad)?),
             FrameKind::EventBatch => Payload::Events(rmp_serde::from_slice(&raw).map_err(bad)?),
             FrameKind::Ack => Payload::Ack(rmp_serde::from_slice(&raw).map_err(bad)?),

@@ -13,6 +13,7 @@ pub mod ops;
 pub mod perfdata;
 pub mod plugin_output;
 pub mod sitegen;
+mod snapshot_decode;
 
 pub use event::{Event, EventKind};
 pub use frame::{Frame, FrameKind, Limits};

@@ -1,0 +1,243 @@
+//! Decoding a full snapshot's compact MessagePack on two threads.
+//!
+//! Decoding is allocation-bound (every label, value and output is its own `String`), so a large snapshot's
+//! object map is cut in two at its middle entry and each half decodes on its own thread.
+//! Finding the middle needs no decoding: [`skip`] walks MessagePack item headers without allocating.
+//! Small snapshots, and payloads in the named form, decode on the calling thread with plain rmp-serde;
+//! both paths give the same result (see the tests).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::model::{Object, ObjectKey, Snapshot};
+
+/// Below this many objects one thread is faster than two.
+const PARALLEL_MIN_OBJECTS: u64 = 16_384;
+
+/// Decodes a full-snapshot payload (compact or named MessagePack).
+pub fn decode_snapshot(raw: &[u8]) -> Result<Snapshot, String> {
+    match split_compact(raw) {
+        Some(parts) if parts.n_objects >= PARALLEL_MIN_OBJECTS && two_cores() => decode_parallel(raw, parts),
+        _ => rmp_serde::from_slice(raw).map_err(|e| e.to_string()),
+    }
+}
+
+fn two_cores() -> bool {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2
+}
+
+/// Byte offsets of a compact snapshot `[location, taken_at, {objects}]`.
+#[derive(Debug, Clone, Copy)]
+struct Parts {
+    location: (usize, usize),
+    taken_at: (usize, usize),
+    /// First byte of the first map entry.
+    entries: usize,
+    n_objects: u64,
+    /// First byte of the entry in the middle (index `n_objects / 2`).
+    middle: usize,
+}
+
+/// Finds the parts of a compact snapshot, or `None` when `raw` is not one (then rmp-serde decides).
+fn split_compact(raw: &[u8]) -> Option<Parts> {
+    if raw.first() != Some(&0x93) {
+        return None;
+    }
+    let loc_end = skip(raw, 1, 1)?;
+    let time_end = skip(raw, loc_end, 1)?;
+    let (n_objects, entries) = map_header(raw, time_end)?;
+    let middle = skip(raw, entries, (n_objects / 2) * 2)?;
+    Some(Parts { location: (1, loc_end), taken_at: (loc_end, time_end), entries, n_objects, middle })
+}
+
+fn decode_parallel(raw: &[u8], parts: Parts) -> Result<Snapshot, String> {
+    let location: String =
+        rmp_serde::from_slice(&raw[parts.location.0..parts.location.1]).map_err(|e| e.to_string())?;
+    let taken_at: i64 = rmp_serde::from_slice(&raw[parts.taken_at.0..parts.taken_at.1]).map_err(|e| e.to_string())?;
+    let n_low = parts.n_objects / 2;
+    let n_high = parts.n_objects - n_low;
+    let (low, high) = std::thread::scope(|s| {
+        let low = s.spawn(|| decode_entries(&raw[parts.entries..parts.middle], n_low));
+        let high = decode_entries(&raw[parts.middle..], n_high);
+        (low.join(), high)
+    });
+    let low = low.map_err(|_| "snapshot decoder thread panicked".to_string())??;
+    let high = high?;
+    // Entries arrive in key order, so collecting is a bulk build; duplicates keep the last, as rmp-serde does.
+    let objects: BTreeMap<ObjectKey, Object> = low.into_iter().chain(high).collect();
+    Ok(Snapshot { location, taken_at, objects })
+}
+
+/// Decodes exactly `count` key/value pairs that fill `bytes`.
+fn decode_entries(bytes: &[u8], count: u64) -> Result<Vec<(ObjectKey, Object)>, String> {
+    // Each entry takes at least 2 bytes, which bounds the allocation whatever `count` claims.
+    let cap = usize::try_from(count).unwrap_or(usize::MAX).min(bytes.len() / 2);
+    let mut out = Vec::with_capacity(cap);
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+    for _ in 0..count {
+        let key = ObjectKey::deserialize(&mut de).map_err(|e| e.to_string())?;
+        let object = Object::deserialize(&mut de).map_err(|e| e.to_string())?;
+        out.push((key, object));
+    }
+    Ok(out)
+}
+
+/// A map header at `pos`: (number of entries, offset of the first entry).
+fn map_header(raw: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let marker = *raw.get(pos)?;
+    match marker {
+        0x80..=0x8f => Some((u64::from(marker & 0x0f), pos + 1)),
+        0xde => Some((be(raw, pos + 1, 2)?, pos + 3)),
+        0xdf => Some((be(raw, pos + 1, 4)?, pos + 5)),
+        _ => None,
+    }
+}
+
+/// Big-endian unsigned integer of `len` bytes at `pos`.
+fn be(raw: &[u8], pos: usize, len: usize) -> Option<u64> {
+    let bytes = raw.get(pos..pos.checked_add(len)?)?;
+    Some(bytes.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b)))
+}
+
+/// Skips `items` complete MessagePack items starting at `pos`; returns the offset after them.
+/// Iterative (no recursion, so hostile nesting cannot overflow the stack); `None` if the bytes end early
+/// or hold the never-used marker 0xc1.
+pub(crate) fn skip(raw: &[u8], mut pos: usize, items: u64) -> Option<usize> {
+    let mut pending = items;
+    while pending > 0 {
+        pending -= 1;
+        let marker = *raw.get(pos)?;
+        pos += 1;
+        // (bytes of length field, fixed payload bytes, child items per counted element)
+        let (len_bytes, fixed, children): (usize, u64, u64) = match marker {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0, 0),
+            0x80..=0x8f => {
+                pending = pending.checked_add(u64::from(marker & 0x0f) * 2)?;
+                continue;
+            }
+            0x90..=0x9f => {
+                pending = pending.checked_add(u64::from(marker & 0x0f))?;
+                continue;
+            }
+            0xa0..=0xbf => (0, u64::from(marker & 0x1f), 0),
+            0xc4 | 0xd9 => (1, 0, 0),
+            0xc5 | 0xda => (2, 0, 0),
+            0xc6 | 0xdb => (4, 0, 0),
+            0xc7 => (1, 1, 0),
+            0xc8 => (2, 1, 0),
+            0xc9 => (4, 1, 0),
+            0xca => (0, 4, 0),
+            0xcb => (0, 8, 0),
+            0xcc | 0xd0 => (0, 1, 0),
+            0xcd | 0xd1 => (0, 2, 0),
+            0xce | 0xd2 => (0, 4, 0),
+            0xcf | 0xd3 => (0, 8, 0),
+            0xd4 => (0, 2, 0),
+            0xd5 => (0, 3, 0),
+            0xd6 => (0, 5, 0),
+            0xd7 => (0, 9, 0),
+            0xd8 => (0, 17, 0),
+            0xdc => (2, 0, 1),
+            0xdd => (4, 0, 1),
+            0xde => (2, 0, 2),
+            0xdf => (4, 0, 2),
+            0xc1 => return None,
+        };
+        let n = if len_bytes > 0 { be(raw, pos, len_bytes)? } else { 0 };
+        pos = pos.checked_add(len_bytes)?;
+        if children > 0 {
+            pending = pending.checked_add(n.checked_mul(children)?)?;
+            continue;
+        }
+        let payload = n.checked_add(fixed)?;
+        pos = pos.checked_add(usize::try_from(payload).ok()?)?;
+        if pos > raw.len() {
+            return None;
+        }
+    }
+    Some(pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sitegen;
+
+    #[test]
+    fn parallel_and_plain_decoding_agree() {
+        let site = sitegen::site(16_000, 5);
+        let raw = rmp_serde::to_vec(&site).expect("encode");
+        let parts = split_compact(&raw).expect("compact snapshot");
+        assert_eq!(parts.n_objects, site.objects.len() as u64);
+        assert_eq!(decode_parallel(&raw, parts), Ok(site.clone()));
+        assert_eq!(decode_snapshot(&raw), Ok(site.clone()));
+        let named = rmp_serde::to_vec_named(&site).expect("encode");
+        assert_eq!(decode_snapshot(&named), Ok(site));
+    }
+
+    #[test]
+    fn skip_walks_every_item_kind() {
+        let value = (
+            (1u8, -1i8, 300u16, -300i16, 70_000u32, -70_000i32, u64::MAX, i64::MIN, 1.5f32, 2.5f64),
+            ("short", "x".repeat(40), "y".repeat(300), "z".repeat(70_000), None::<u8>, true, false),
+            (vec![1u8; 20], BTreeMap::from([(1u8, 2u8)]), BTreeMap::from_iter((0..20u32).map(|i| (i, i)))),
+        );
+        let mut raw = rmp_serde::to_vec(&value).expect("encode");
+        let mut bin = Vec::new();
+        let sized = |out: &mut Vec<u8>, markers: [u8; 3], len: usize, ext: bool| {
+            match len {
+                0..=255 => out.extend([markers[0], len as u8]),
+                256..=65_535 => {
+                    out.push(markers[1]);
+                    out.extend((len as u16).to_be_bytes());
+                }
+                _ => {
+                    out.push(markers[2]);
+                    out.extend((len as u32).to_be_bytes());
+                }
+            }
+            if ext {
+                out.push(5);
+            }
+            out.extend(std::iter::repeat_n(7u8, len));
+        };
+        for len in [3usize, 300, 70_000] {
+            sized(&mut bin, [0xc4, 0xc5, 0xc6], len, false);
+        }
+        for len in [3usize, 300, 70_000] {
+            sized(&mut bin, [0xc7, 0xc8, 0xc9], len, true);
+        }
+        for (marker, len) in [(0xd4u8, 1usize), (0xd5, 2), (0xd6, 4), (0xd7, 8), (0xd8, 16)] {
+            bin.extend([marker, 5]);
+            bin.extend(std::iter::repeat_n(0u8, len));
+        }
+        let n_bin = 3 + 3 + 5;
+        raw.extend_from_slice(&bin);
+        assert_eq!(skip(&raw, 0, 1 + n_bin), Some(raw.len()));
+        for cut in [1, raw.len() / 2, raw.len() - 1] {
+            assert_eq!(skip(&raw[..cut], 0, 1 + n_bin), None, "cut at {cut}");
+        }
+        assert_eq!(skip(&[0xc1], 0, 1), None);
+        assert_eq!(skip(&[0xdd, 0xff, 0xff, 0xff, 0xff], 0, 1), None);
+    }
+
+    #[test]
+    fn hostile_compact_snapshots_fail_cleanly() {
+        let site = sitegen::site(16_000, 5);
+        let raw = rmp_serde::to_vec(&site).expect("encode");
+        let parts = split_compact(&raw).expect("compact snapshot");
+        // Claim more entries than there are: the second half runs out of bytes.
+        let mut more = raw.clone();
+        assert_eq!(more[parts.entries - 3], 0xde, "map16 header for {} objects", parts.n_objects);
+        more[parts.entries - 2..parts.entries].copy_from_slice(&(parts.n_objects as u16 + 10).to_be_bytes());
+        assert!(decode_snapshot(&more).is_err());
+        // Cut short in either half.
+        assert!(decode_snapshot(&raw[..parts.middle - 3]).is_err());
+        assert!(decode_snapshot(&raw[..raw.len() - 3]).is_err());
+        // Trailing bytes: the parallel path agrees with rmp-serde (the frame's raw_len already bounds them).
+        let mut trailing = raw.clone();
+        trailing.push(0);
+        assert_eq!(decode_snapshot(&trailing).is_ok(), rmp_serde::from_slice::<Snapshot>(&trailing).is_ok());
+    }
+}
