@@ -97,8 +97,14 @@ pub async fn run(
     }
     // Background consumers of the store; each stops with the cancel token.
     crate::inbox::spawn(&state, &tracker)?;
-    // HOOK (northbound): sinks start here with (store, config, cancel), e.g.
-    // `crate::sinks::spawn_all(state.store.clone(), state.config.clone(), cancel.clone(), &tracker)`.
+    // Northbound sinks, each with its own durable cursor; waited for before the store stops.
+    for sink in crate::sinks::spawn_all(&state.store, &state.config.sinks, &cancel)? {
+        tracker.spawn(async move {
+            if sink.await.is_err() {
+                tracing::error!("a sink task panicked");
+            }
+        });
+    }
 
     let handle = axum_server::Handle::new();
     {
