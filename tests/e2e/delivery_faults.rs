@@ -96,3 +96,16 @@ fn link_faults_drop_stall_reset_and_trickle_lose_and_duplicate_nothing() {
     assert!(proxy.connections() > 3, "the satellite reconnected through the faults");
     assert_exactly_once(&sat, &noc, 0..filled);
 }
+
+#[test]
+fn ship_fails_over_to_the_next_noc_url_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let dead = free_port();
+    let noc = Noc::start(dir.path(), port, None);
+    // Two URLs: the first refuses connections, the second is the NOC.
+    let urls = format!("http://127.0.0.1:{dead}\", \"http://127.0.0.1:{port}");
+    let sat = Sat::new(dir.path(), &urls, spool_cfg());
+    sat.fill(0, 300, 100);
+    assert_exactly_once(&sat, &noc, 0..300);
+}
