@@ -350,3 +350,24 @@ async fn silent_satellite_goes_stale_and_returns() {
     assert!(kinds["items"][0]["summary"].as_str().expect("summary").contains("returned"), "{kinds}");
     noc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_stream_delivers_committed_events_and_object_changes() {
+    let noc = TestNoc::start("", "").await;
+    noc.send(&full("FRA1", EPOCH, 1, snapshot("FRA1", &[("web01", "", 0), ("web01", "HTTP", 0)]))).await;
+    let mut resp =
+        noc.client.get(noc.url("/api/v1/events/stream")).bearer_auth(API_TOKEN).send().await.expect("stream");
+    assert_eq!(resp.status(), 200);
+    noc.send(&events("FRA1", EPOCH, vec![state_change(1, "web01", "HTTP", 2, "refused")])).await;
+    let mut text = String::new();
+    let read = async {
+        while !(text.contains("event: event") && text.contains("event: objects")) {
+            let chunk = resp.chunk().await.expect("chunk").expect("stream open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), read).await.expect("SSE messages arrive");
+    assert!(text.contains("\"object\":\"FRA1_web01/HTTP\""), "{text}");
+    assert!(text.contains("\"locations\":[\"FRA1\"]"), "{text}");
+    noc.stop().await;
+}

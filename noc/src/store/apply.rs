@@ -500,3 +500,57 @@ pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions) -> Resu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backlog_header_parses_or_is_ignored() {
+        let check = |text: &str, want: Option<(u64, u64, i64)>| {
+            assert_eq!(Backlog::parse(text).map(|b| (b.items, b.bytes, b.oldest_ms)), want, "{text:?}");
+        };
+        check("items=3;bytes=1200;oldest_ms=1700000000000", Some((3, 1200, 1_700_000_000_000)));
+        check(" items = 1 ; bytes=2 ", Some((1, 2, 0)));
+        check("items=1;future=x", Some((1, 0, 0)));
+        check("", Some((0, 0, 0)));
+        check("items=many", None);
+        check("items", None);
+    }
+
+    #[test]
+    fn implausible_times_are_flagged_after_offset_correction() {
+        let opts = StoreOptions::default();
+        let now = 1_800_000_000_000;
+        let check = |time: i64, offset: i64, want: Option<&str>| {
+            assert_eq!(time_flag(&opts, now, time, offset), want, "time {time} offset {offset}");
+        };
+        check(now, 0, None);
+        check(now + 600_000, 0, Some("future"));
+        check(now + 600_000, 600_000, None); // the satellite's clock is 10 minutes ahead: fine
+        check(now - 31 * 86_400_000, 0, Some("past"));
+        check(now - 86_400_000, 0, None);
+        check(i64::MAX, i64::MIN, Some("future"));
+    }
+
+    #[test]
+    fn only_the_satellites_overflow_report_explains_a_gap() {
+        let overflow = |first, last| Event {
+            seq: 10,
+            time: 0,
+            kind: EventKind::Lifecycle(Lifecycle::SpoolOverflow {
+                dropped_events: 1,
+                dropped_snapshots: 0,
+                dropped_bytes: 1,
+                first_dropped_seq: first,
+                last_dropped_seq: last,
+            }),
+        };
+        assert!(overflow_explains_gap(&overflow(5, 9), 5, 10));
+        assert!(overflow_explains_gap(&overflow(3, 9), 5, 10));
+        assert!(!overflow_explains_gap(&overflow(6, 9), 5, 10), "seq 5 unexplained");
+        assert!(!overflow_explains_gap(&overflow(5, 8), 5, 10), "seq 9 unexplained");
+        let other = Event { seq: 10, time: 0, kind: EventKind::Lifecycle(Lifecycle::Paused) };
+        assert!(!overflow_explains_gap(&other, 5, 10));
+    }
+}
