@@ -83,8 +83,15 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing else to parse.
-    let replay_n: u64 = std::env::var("DELIVERY_BENCH_REPLAY").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` does not, and then this runs as a quick smoke test
+    // (a few events through the same path) so CI stays fast.
+    let full = std::env::args().any(|a| a == "--bench");
+    let replay_n: u64 = match std::env::var("DELIVERY_BENCH_REPLAY").ok().and_then(|v| v.parse().ok()) {
+        Some(n) if full => n,
+        _ if full => 200_000,
+        _ => 2_000,
+    };
+    let n_lat: u64 = if full { 1000 } else { 20 };
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let mut noc = start_noc(dir.path(), port);
@@ -97,7 +104,6 @@ fn main() {
     let (sink, rx) = EventSink::channel();
     let _writer = outpost_satellite::spool::spawn_writer(spool.clone(), rx);
     let mut snd = sender(dir.path(), port, spool.clone());
-    let n_lat = 1000u64;
     let mut lat = Vec::with_capacity(n_lat as usize);
     rt.block_on(async {
         // Warm up the connection (enrollment-free: the token is pre-shared).
