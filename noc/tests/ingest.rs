@@ -371,3 +371,27 @@ async fn event_stream_delivers_committed_events_and_object_changes() {
     assert!(text.contains("\"locations\":[\"FRA1\"]"), "{text}");
     noc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_snapshot_released_from_the_cli_path() {
+    let noc = TestNoc::start("", "").await;
+    noc.send(&full("FRA1", EPOCH, 1, snapshot("FRA1", &[("a", "", 0), ("b", "", 0), ("c", "", 0)]))).await;
+    noc.send(&full("FRA1", EPOCH, 2, snapshot("FRA1", &[("c", "", 0)]))).await;
+    assert_eq!(noc.object_names(None).await.len(), 3, "held");
+    // What `noc held release FRA1` does: mark the row; the daemon's housekeeping applies it.
+    let client = outpost_noc::store::Store::open_client(&noc.dir.path().join("data/noc.db")).expect("open store");
+    assert!(client.request_release("FRA1").expect("request"));
+    assert!(!client.request_release("BER2").expect("request"), "nothing held for BER2");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while noc.object_names(None).await != ["FRA1_c"] {
+        assert!(std::time::Instant::now() < deadline, "release never applied");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The released snapshot is the new base: a delta against seq 2 applies.
+    let s2 = snapshot("FRA1", &[("c", "", 0)]);
+    let s3 = snapshot("FRA1", &[("c", "", 2)]);
+    let (_, ack) = noc.send(&delta("FRA1", EPOCH, 3, &s2, 2, &s3)).await;
+    let ack = ack.expect("ack");
+    assert!(ack.requests.is_empty(), "{ack:?}");
+    noc.stop().await;
+}
