@@ -87,7 +87,8 @@ pub async fn run(command: &CommandLine, opts: RunOptions<'_>) -> CheckOutcome {
     let mut truncated = false;
 
     let run = async {
-        let mut chunk = [0u8; 4096];
+        // Small: it lives in every running check's future. Longer output just takes more reads.
+        let mut chunk = [0u8; 1024];
         let mut status: Option<std::io::Result<ExitStatus>> = None;
         // Read and wait together: a plugin that fills the pipe must not block on us.
         while status.is_none() {

@@ -14,6 +14,7 @@ pub mod raw;
 mod resolve;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use outpost_format::ObjectKey;
@@ -59,8 +60,9 @@ pub struct Config {
     /// Parsed here, validated with `TrapConfig::validate`; the trap receiver owns its meaning.
     pub traps: TrapConfig,
     pub engine: EngineConfig,
-    pub hosts: Vec<CheckDef>,
-    pub services: Vec<CheckDef>,
+    /// Shared with the engine's table (`Arc`), so each object's definition exists once in memory.
+    pub hosts: Vec<Arc<CheckDef>>,
+    pub services: Vec<Arc<CheckDef>>,
     /// Every file the config was read from, main file first.
     pub files: Vec<PathBuf>,
 }
@@ -140,7 +142,7 @@ impl Config {
     }
 
     /// Every object, hosts first, as the engine indexes them.
-    pub fn objects(&self) -> impl Iterator<Item = &CheckDef> {
+    pub fn objects(&self) -> impl Iterator<Item = &Arc<CheckDef>> {
         self.hosts.iter().chain(self.services.iter())
     }
 }

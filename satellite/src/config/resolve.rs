@@ -298,6 +298,8 @@ impl Loader {
         };
         let hosts = self.build_hosts(hosts, &ctx);
         let services = self.build_services(services, &hosts, &ctx);
+        let hosts = hosts.into_iter().map(std::sync::Arc::new).collect();
+        let services = services.into_iter().map(std::sync::Arc::new).collect();
         Some(Config {
             location,
             state_dir,

@@ -2,13 +2,13 @@
 //! first problem inside their window and last `duration_s`; both end (and are removed) when over.
 
 use outpost_format::event::NotificationType;
-use outpost_format::model::Object;
+use outpost_format::model::{Object, ObjectConfig};
 use outpost_format::{EventKind, ObjectKey, UnixMillis};
 
 use super::machine::{allows, notification};
 
 /// Starts and ends downtimes due at `now`; returns the events, in order.
-pub fn tick(key: &ObjectKey, obj: &mut Object, now: UnixMillis) -> Vec<EventKind> {
+pub fn tick(key: &ObjectKey, cfg: &ObjectConfig, obj: &mut Object, now: UnixMillis) -> Vec<EventKind> {
     let mut events = Vec::new();
     let in_problem = obj.status.state != 0;
     let was_in_downtime = obj.in_downtime(now.saturating_sub(1));
@@ -34,7 +34,7 @@ pub fn tick(key: &ObjectKey, obj: &mut Object, now: UnixMillis) -> Vec<EventKind
     for id in &ended {
         events.push(EventKind::DowntimeEnded { key: key.clone(), downtime_id: *id });
     }
-    if allows(obj, 's') {
+    if allows(cfg, 's') {
         let now_in_downtime = obj.in_downtime(now);
         if !was_in_downtime && now_in_downtime_before_end {
             events.push(notification(key, obj, NotificationType::DowntimeStart, 0));
@@ -78,11 +78,11 @@ mod tests {
         let key = ObjectKey::service("h", "s");
         let mut o = obj();
         o.downtimes.push(downtime(7, 10_000, 20_000, true, 0));
-        assert!(tick(&key, &mut o, 5_000).is_empty());
-        assert_eq!(names(&tick(&key, &mut o, 10_000)), ["downtime_started", "notify:DOWNTIMESTART"]);
+        assert!(tick(&key, &o.config.clone(), &mut o, 5_000).is_empty());
+        assert_eq!(names(&tick(&key, &o.config.clone(), &mut o, 10_000)), ["downtime_started", "notify:DOWNTIMESTART"]);
         assert!(o.in_downtime(15_000));
-        assert!(tick(&key, &mut o, 15_000).is_empty());
-        assert_eq!(names(&tick(&key, &mut o, 20_000)), ["downtime_ended", "notify:DOWNTIMEEND"]);
+        assert!(tick(&key, &o.config.clone(), &mut o, 15_000).is_empty());
+        assert_eq!(names(&tick(&key, &o.config.clone(), &mut o, 20_000)), ["downtime_ended", "notify:DOWNTIMEEND"]);
         assert!(o.downtimes.is_empty());
     }
 
@@ -92,11 +92,11 @@ mod tests {
         let mut o = obj();
         o.config.notifications.options = "d,u,r,s".into();
         o.downtimes.push(downtime(1, 0, 100_000, false, 30));
-        assert!(tick(&key, &mut o, 1_000).is_empty(), "no problem yet, so not started");
+        assert!(tick(&key, &o.config.clone(), &mut o, 1_000).is_empty(), "no problem yet, so not started");
         o.status.state = 1;
-        assert_eq!(names(&tick(&key, &mut o, 50_000)), ["downtime_started", "notify:DOWNTIMESTART"]);
+        assert_eq!(names(&tick(&key, &o.config.clone(), &mut o, 50_000)), ["downtime_started", "notify:DOWNTIMESTART"]);
         assert!(o.in_downtime(79_999));
-        assert_eq!(names(&tick(&key, &mut o, 80_000)), ["downtime_ended", "notify:DOWNTIMEEND"]);
+        assert_eq!(names(&tick(&key, &o.config.clone(), &mut o, 80_000)), ["downtime_ended", "notify:DOWNTIMEEND"]);
     }
 
     #[test]
@@ -104,6 +104,6 @@ mod tests {
         let key = ObjectKey::host("h");
         let mut o = obj();
         o.downtimes.push(downtime(1, 0, 10_000, false, 30));
-        assert_eq!(names(&tick(&key, &mut o, 10_000)), ["downtime_ended"]);
+        assert_eq!(names(&tick(&key, &o.config.clone(), &mut o, 10_000)), ["downtime_ended"]);
     }
 }

@@ -12,7 +12,7 @@
 //! - A non-sticky acknowledgement ends at any state change; a sticky one at recovery.
 
 use outpost_format::event::{Notification, NotificationType, StateChange};
-use outpost_format::model::{Object, StateType};
+use outpost_format::model::{Object, ObjectConfig, StateType};
 use outpost_format::plugin_output::PluginOutput;
 use outpost_format::{EventKind, ObjectKey, UnixMillis};
 
@@ -47,11 +47,21 @@ pub struct Outcome {
 }
 
 /// Applies one check result to `obj` and returns the events it raises, in order.
-pub fn apply_result(key: &ObjectKey, obj: &mut Object, rt: &mut Runtime, input: CheckInput, ctx: &Context) -> Outcome {
+///
+/// `cfg` is the object's configuration; the engine keeps it apart from `obj` (whose `config` it leaves empty)
+/// so that 100,000 objects do not hold two copies of it.
+pub fn apply_result(
+    key: &ObjectKey,
+    cfg: &ObjectConfig,
+    obj: &mut Object,
+    rt: &mut Runtime,
+    input: CheckInput,
+    ctx: &Context,
+) -> Outcome {
     let mut out = Outcome::default();
     let now = input.finished;
     let is_host = key.is_host();
-    let max_attempts = obj.config.max_attempts.max(1);
+    let max_attempts = cfg.max_attempts.max(1);
     let prev_state = obj.status.state;
     let prev_type = obj.status.state_type;
     let code = input.code;
@@ -88,8 +98,10 @@ pub fn apply_result(key: &ObjectKey, obj: &mut Object, rt: &mut Runtime, input: 
     st.state = code;
     st.state_type = state_type;
     st.current_attempt = attempt;
-    st.output = input.output.output;
-    st.long_output = input.output.long_output;
+    // In place: reuses the strings' capacity, so a steady stream of results allocates nothing long-lived
+    // (long-lived small allocations scattered among short-lived ones fragment the heap).
+    replace_in_place(&mut st.output, &input.output.output);
+    replace_in_place(&mut st.long_output, &input.output.long_output);
     st.perfdata = input.output.perfdata;
     st.last_check = now;
     if changed {
@@ -121,23 +133,22 @@ pub fn apply_result(key: &ObjectKey, obj: &mut Object, rt: &mut Runtime, input: 
         out.events.push(EventKind::AcknowledgementRemoved { key: key.clone() });
     }
 
-    if obj.status.is_flapping != was_flapping && allows(obj, 'f') {
+    if obj.status.is_flapping != was_flapping && allows(cfg, 'f') {
         let t = if obj.status.is_flapping { NotificationType::FlappingStart } else { NotificationType::FlappingStop };
         out.events.push(notification(key, obj, t, 0));
     }
 
     let suppressed = |obj: &Object| {
-        !obj.config.notifications.enabled
+        !cfg.notifications.enabled
             || obj.in_downtime(now)
             || obj.status.is_flapping
             || ctx.host_problem
             || ctx.host_in_downtime
     };
     if code == 0 {
-        if prev_type == StateType::Hard && prev_state != 0 && rt.notified_state.is_some() {
-            if !suppressed(obj) && allows(obj, 'r') {
-                out.events.push(notification(key, obj, NotificationType::Recovery, 0));
-            }
+        let was_notified_hard_problem = prev_type == StateType::Hard && prev_state != 0 && rt.notified_state.is_some();
+        if was_notified_hard_problem && !suppressed(obj) && allows(cfg, 'r') {
+            out.events.push(notification(key, obj, NotificationType::Recovery, 0));
         }
         if prev_state != 0 {
             rt.notified_state = None;
@@ -146,12 +157,12 @@ pub fn apply_result(key: &ObjectKey, obj: &mut Object, rt: &mut Runtime, input: 
         }
     } else if state_type == StateType::Hard {
         let letter = problem_letter(is_host, code);
-        let interval_ms = i64::from(obj.config.notifications.interval) * 1000;
+        let interval_ms = i64::from(cfg.notifications.interval) * 1000;
         let due = match rt.notified_state {
             Some(s) if s == code => interval_ms > 0 && now - rt.last_notification >= interval_ms,
             _ => true,
         };
-        if due && !suppressed(obj) && obj.acknowledgement.is_none() && allows(obj, letter) {
+        if due && !suppressed(obj) && obj.acknowledgement.is_none() && allows(cfg, letter) {
             obj.status.notification_number += 1;
             obj.status.problem_notified = true;
             rt.notified_state = Some(code);
@@ -162,6 +173,13 @@ pub fn apply_result(key: &ObjectKey, obj: &mut Object, rt: &mut Runtime, input: 
     }
     out.retry = state_type == StateType::Soft && code != 0;
     out
+}
+
+fn replace_in_place(dst: &mut String, src: &str) {
+    if dst != src {
+        dst.clear();
+        dst.push_str(src);
+    }
 }
 
 /// The notification option letter for a problem state.
@@ -176,8 +194,8 @@ fn problem_letter(is_host: bool, code: u8) -> char {
 }
 
 /// Whether the object's notification options include `letter`.
-pub fn allows(obj: &Object, letter: char) -> bool {
-    obj.config.notifications.options.split(',').any(|o| o.trim().len() == 1 && o.trim().starts_with(letter))
+pub fn allows(cfg: &ObjectConfig, letter: char) -> bool {
+    cfg.notifications.options.split(',').any(|o| o.trim().len() == 1 && o.trim().starts_with(letter))
 }
 
 /// A notification event about `obj` in its current state.

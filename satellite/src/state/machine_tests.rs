@@ -18,6 +18,12 @@ fn service(max_attempts: u32, options: &str) -> Object {
     o
 }
 
+/// The engine passes the config apart from the object; the tests keep it in `obj.config`.
+fn apply(key: &ObjectKey, obj: &mut Object, rt: &mut Runtime, input: CheckInput, ctx: &Context) -> Outcome {
+    let cfg = obj.config.clone();
+    apply_result(key, &cfg, obj, rt, input, ctx)
+}
+
 fn ctx() -> Context {
     Context { flap_detection: false, flap_low: 5.0, flap_high: 20.0, ..Context::default() }
 }
@@ -58,7 +64,7 @@ struct Case {
 fn run_cases(key: &ObjectKey, obj: &mut Object, ctx: &Context, cases: &[Case]) {
     let mut rt = Runtime::default();
     for (i, c) in cases.iter().enumerate() {
-        let out = apply_result(key, obj, &mut rt, input(c.code, (i as i64 + 1) * MIN), ctx);
+        let out = apply(key, obj, &mut rt, input(c.code, (i as i64 + 1) * MIN), ctx);
         assert_eq!(obj.status.state, c.code, "row {i}: state");
         assert_eq!(obj.status.state_type, c.state_type, "row {i}: state type");
         assert_eq!(obj.status.current_attempt, c.attempt, "row {i}: attempt");
@@ -155,7 +161,7 @@ fn re_notifies_at_the_notification_interval() {
     let mut rt = Runtime::default();
     let mut numbers = Vec::new();
     for minute in 1..=25 {
-        let out = apply_result(&key, &mut obj, &mut rt, input(2, minute * MIN), &ctx());
+        let out = apply(&key, &mut obj, &mut rt, input(2, minute * MIN), &ctx());
         for e in out.events {
             if let EventKind::Notification(n) = e {
                 numbers.push((minute, n.number));
@@ -173,7 +179,7 @@ fn notification_interval_zero_notifies_once() {
     let mut rt = Runtime::default();
     let n: usize = (1..=30)
         .map(|m| {
-            let out = apply_result(&key, &mut obj, &mut rt, input(2, m * 10 * MIN), &ctx());
+            let out = apply(&key, &mut obj, &mut rt, input(2, m * 10 * MIN), &ctx());
             out.events.iter().filter(|e| matches!(e, EventKind::Notification(_))).count()
         })
         .sum();
@@ -190,12 +196,12 @@ fn acknowledgement_suppresses_notifications_and_a_non_sticky_one_ends_at_a_state
     let mut obj = service(1, "w,c,r");
     obj.config.notifications.interval = 60;
     let mut rt = Runtime::default();
-    let out = apply_result(&key, &mut obj, &mut rt, input(1, MIN), &ctx());
+    let out = apply(&key, &mut obj, &mut rt, input(1, MIN), &ctx());
     assert_eq!(describe(&out.events), ["alert:WARNING:HARD:1", "notify:PROBLEM:1"]);
     obj.acknowledgement = Some(ack(false));
-    let out = apply_result(&key, &mut obj, &mut rt, input(1, 5 * MIN), &ctx());
+    let out = apply(&key, &mut obj, &mut rt, input(1, 5 * MIN), &ctx());
     assert_eq!(describe(&out.events), Vec::<String>::new(), "acknowledged: no re-notification");
-    let out = apply_result(&key, &mut obj, &mut rt, input(2, 6 * MIN), &ctx());
+    let out = apply(&key, &mut obj, &mut rt, input(2, 6 * MIN), &ctx());
     assert_eq!(describe(&out.events), ["alert:CRITICAL:HARD:1", "ack_removed", "notify:PROBLEM:2"]);
 }
 
@@ -204,12 +210,12 @@ fn sticky_acknowledgement_lasts_until_recovery() {
     let key = ObjectKey::service("h", "s");
     let mut obj = service(1, "w,c,r");
     let mut rt = Runtime::default();
-    apply_result(&key, &mut obj, &mut rt, input(1, MIN), &ctx());
+    apply(&key, &mut obj, &mut rt, input(1, MIN), &ctx());
     obj.acknowledgement = Some(ack(true));
-    let out = apply_result(&key, &mut obj, &mut rt, input(2, 2 * MIN), &ctx());
+    let out = apply(&key, &mut obj, &mut rt, input(2, 2 * MIN), &ctx());
     assert_eq!(describe(&out.events), ["alert:CRITICAL:HARD:1"], "sticky: kept through WARNING -> CRITICAL");
     assert!(obj.acknowledgement.is_some());
-    let out = apply_result(&key, &mut obj, &mut rt, input(0, 3 * MIN), &ctx());
+    let out = apply(&key, &mut obj, &mut rt, input(0, 3 * MIN), &ctx());
     assert_eq!(describe(&out.events), ["alert:OK:HARD:1", "ack_removed", "notify:RECOVERY:0"]);
     assert!(obj.acknowledgement.is_none());
 }
@@ -229,9 +235,9 @@ fn downtime_suppresses_problem_and_recovery_notifications() {
         started_at: Some(0),
     });
     let mut rt = Runtime::default();
-    let out = apply_result(&key, &mut obj, &mut rt, input(2, MIN), &ctx());
+    let out = apply(&key, &mut obj, &mut rt, input(2, MIN), &ctx());
     assert_eq!(describe(&out.events), ["alert:CRITICAL:HARD:1"]);
-    let out = apply_result(&key, &mut obj, &mut rt, input(0, 2 * MIN), &ctx());
+    let out = apply(&key, &mut obj, &mut rt, input(0, 2 * MIN), &ctx());
     assert_eq!(describe(&out.events), ["alert:OK:HARD:1"], "no problem was notified, so no recovery");
 }
 
@@ -250,9 +256,9 @@ fn problem_suppressed_during_downtime_is_notified_once_it_ends() {
         started_at: Some(0),
     });
     let mut rt = Runtime::default();
-    apply_result(&key, &mut obj, &mut rt, input(2, MIN), &ctx());
+    apply(&key, &mut obj, &mut rt, input(2, MIN), &ctx());
     obj.downtimes.clear();
-    let out = apply_result(&key, &mut obj, &mut rt, input(2, 4 * MIN), &ctx());
+    let out = apply(&key, &mut obj, &mut rt, input(2, 4 * MIN), &ctx());
     assert_eq!(describe(&out.events), ["notify:PROBLEM:1"]);
 }
 
@@ -262,7 +268,7 @@ fn host_in_downtime_suppresses_service_notifications() {
     let mut obj = service(1, "c,r");
     let c = Context { host_in_downtime: true, ..ctx() };
     let mut rt = Runtime::default();
-    let out = apply_result(&key, &mut obj, &mut rt, input(2, MIN), &c);
+    let out = apply(&key, &mut obj, &mut rt, input(2, MIN), &c);
     assert_eq!(describe(&out.events), ["alert:CRITICAL:HARD:1"]);
 }
 
@@ -274,7 +280,7 @@ fn flapping_starts_and_suppresses_problem_notifications() {
     let mut rt = Runtime::default();
     let mut all = Vec::new();
     for i in 0..12 {
-        let out = apply_result(&key, &mut obj, &mut rt, input(if i % 2 == 0 { 2 } else { 0 }, (i + 1) * MIN), &c);
+        let out = apply(&key, &mut obj, &mut rt, input(if i % 2 == 0 { 2 } else { 0 }, (i + 1) * MIN), &c);
         all.extend(describe(&out.events));
     }
     assert!(obj.status.is_flapping);
@@ -291,6 +297,6 @@ fn notifications_disabled_still_alerts() {
     let mut obj = service(1, "w,u,c,r");
     obj.config.notifications.enabled = false;
     let mut rt = Runtime::default();
-    let out = apply_result(&key, &mut obj, &mut rt, input(2, MIN), &ctx());
+    let out = apply(&key, &mut obj, &mut rt, input(2, MIN), &ctx());
     assert_eq!(describe(&out.events), ["alert:CRITICAL:HARD:1"]);
 }

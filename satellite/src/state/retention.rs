@@ -39,6 +39,32 @@ pub struct RetainedObject {
     pub runtime: Runtime,
 }
 
+/// The same layout as [`Retained`], borrowing from the live table: serialising it needs no copy of the
+/// site's state (at 100,000 objects a copy would be tens of MiB every retention interval).
+#[derive(Serialize)]
+pub struct RetainedRef<'a> {
+    pub saved_at: UnixMillis,
+    pub paused: bool,
+    pub next_downtime_id: u64,
+    pub next_comment_id: u64,
+    pub objects: Vec<RetainedObjectRef<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct RetainedObjectRef<'a> {
+    pub key: &'a ObjectKey,
+    pub status: &'a Status,
+    pub acknowledgement: &'a Option<Acknowledgement>,
+    pub downtimes: &'a [Downtime],
+    pub comments: &'a [Comment],
+    pub runtime: &'a Runtime,
+}
+
+/// Encodes a retention payload (see [`save_encoded`]).
+pub fn encode(retained: &RetainedRef<'_>) -> Result<Vec<u8>, String> {
+    rmp_serde::to_vec_named(retained).map_err(|e| e.to_string())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RetentionError {
     /// The file could not be read or written (permissions, disk full). Not recoverable here.
@@ -55,17 +81,22 @@ pub fn path(state_dir: &Path) -> PathBuf {
 
 /// Writes `retained` atomically and durably.
 pub fn save(state_dir: &Path, retained: &Retained) -> Result<(), RetentionError> {
+    let payload = rmp_serde::to_vec_named(retained)
+        .map_err(|e| RetentionError::Corrupt { path: path(state_dir), reason: e.to_string() })?;
+    save_encoded(state_dir, &payload)
+}
+
+/// Writes an already encoded payload atomically and durably.
+pub fn save_encoded(state_dir: &Path, payload: &[u8]) -> Result<(), RetentionError> {
     let final_path = path(state_dir);
     let tmp = state_dir.join("retention.tmp");
     let io = |source| RetentionError::Io { path: final_path.clone(), source };
-    let payload = rmp_serde::to_vec_named(retained)
-        .map_err(|e| RetentionError::Corrupt { path: final_path.clone(), reason: e.to_string() })?;
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
     let mut header = [0u8; 12];
     header[..8].copy_from_slice(MAGIC);
-    header[8..].copy_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+    header[8..].copy_from_slice(&crc32c::crc32c(payload).to_le_bytes());
     f.write_all(&header).map_err(io)?;
-    f.write_all(&payload).map_err(io)?;
+    f.write_all(payload).map_err(io)?;
     f.sync_all().map_err(io)?;
     drop(f);
     std::fs::rename(&tmp, &final_path).map_err(io)?;

@@ -10,7 +10,7 @@ use outpost_format::model::{Acknowledgement, Comment, Downtime, Object, StateTyp
 use outpost_format::{EventKind, ObjectKey, Snapshot, UnixMillis};
 
 use super::machine::{self, CheckInput, Context};
-use super::retention::{Retained, RetainedObject};
+use super::retention::{Retained, RetainedObject, RetainedObjectRef, RetainedRef};
 use super::{Runtime, downtime};
 use crate::check::CheckOutcome;
 use crate::config::{CheckDef, Config};
@@ -34,14 +34,18 @@ pub struct Slot {
 pub struct Table {
     pub config: Arc<Config>,
     pub slots: Vec<Slot>,
-    pub index: HashMap<ObjectKey, u32>,
+    /// Slot numbers sorted by key, for lookups by name (binary search; no second copy of the names).
+    pub index: Vec<u32>,
     pub schedule: Schedule,
     /// Bumped by every reload; schedule entries from older generations are dropped.
     pub generation: u32,
     pub paused: bool,
     pub next_downtime_id: u64,
     pub next_comment_id: u64,
+    /// Check latency since start (for `status` and benchmarks).
     pub latency: LatencyHistogram,
+    /// Check latency in the current minute (for the warning log and the metric); reset every minute.
+    pub latency_window: LatencyHistogram,
 }
 
 /// Why an operator command was refused. Each says what to do instead.
@@ -105,13 +109,14 @@ impl Table {
         let mut table = Table {
             config: config.clone(),
             slots: Vec::new(),
-            index: HashMap::new(),
+            index: Vec::new(),
             schedule: Schedule::default(),
             generation: 0,
             paused: false,
             next_downtime_id: 1,
             next_comment_id: 1,
             latency: LatencyHistogram::default(),
+            latency_window: LatencyHistogram::default(),
         };
         let mut old: HashMap<ObjectKey, RetainedObject> = HashMap::new();
         if let Some(r) = retained {
@@ -130,17 +135,15 @@ impl Table {
     fn build_slots(
         &mut self,
         config: &Config,
-        mut take: impl FnMut(&CheckDef) -> Option<(Status, Option<Acknowledgement>, Vec<Downtime>, Vec<Comment>, Runtime)>,
+        mut take: impl FnMut(
+            &Arc<CheckDef>,
+        ) -> Option<(Status, Option<Acknowledgement>, Vec<Downtime>, Vec<Comment>, Runtime)>,
     ) {
         self.slots = Vec::with_capacity(config.hosts.len() + config.services.len());
-        self.index = HashMap::with_capacity(self.slots.capacity());
+        let mut host_slots: HashMap<String, u32> = HashMap::with_capacity(config.hosts.len());
         for def in config.objects() {
             let idx = self.slots.len() as u32;
-            let host_idx = if def.is_host() {
-                idx
-            } else {
-                self.index.get(&ObjectKey::host(def.key.host.clone())).copied().unwrap_or(idx)
-            };
+            let host_idx = if def.is_host() { idx } else { host_slots.get(&def.key.host).copied().unwrap_or(idx) };
             let mut obj =
                 Object { config: def.config.clone(), status: fresh_status(def, self.paused), ..Object::default() };
             let mut rt = Runtime::default();
@@ -152,9 +155,15 @@ impl Table {
                 obj.comments = comments;
                 rt = runtime;
             }
-            self.index.insert(def.key.clone(), idx);
-            self.slots.push(Slot { def: Arc::new(def.clone()), obj, rt, in_flight: false, host_idx, running: 0 });
+            if def.is_host() {
+                host_slots.insert(def.key.host.clone(), idx);
+            }
+            self.slots.push(Slot { def: def.clone(), obj, rt, in_flight: false, host_idx, running: 0 });
         }
+        let slots = &self.slots;
+        let mut index: Vec<u32> = (0..slots.len() as u32).collect();
+        index.sort_unstable_by(|&a, &b| slots[a as usize].def.key.cmp(&slots[b as usize].def.key));
+        self.index = index;
     }
 
     /// Puts every actively checked object on the schedule (keeping retained times that are still ahead).
@@ -183,7 +192,7 @@ impl Table {
         self.build_slots(&config, |def| {
             let s = old.remove(&def.key)?;
             in_flight.push((def.key.clone(), s.in_flight, s.running));
-            if *s.def != *def {
+            if *s.def != **def {
                 counts.changed += 1;
             }
             Some((s.obj.status, s.obj.acknowledgement, s.obj.downtimes, s.obj.comments, s.rt))
@@ -191,7 +200,7 @@ impl Table {
         counts.removed = old.len() as u32;
         counts.added = (self.slots.len() - in_flight.len()) as u32;
         for (key, flying, running) in in_flight {
-            if let Some(&idx) = self.index.get(&key) {
+            if let Some(idx) = self.position(&key) {
                 let slot = &mut self.slots[idx as usize];
                 slot.in_flight = flying;
                 slot.running = running;
@@ -242,7 +251,7 @@ impl Table {
         if generation == self.generation && self.slots.get(idx as usize).is_some_and(|s| &s.def.key == key) {
             return Some(idx as usize);
         }
-        self.index.get(key).map(|&i| i as usize)
+        self.position(key).map(|i| i as usize)
     }
 
     /// Records a finished check: state machine, reschedule, per-host accounting. Returns events to emit.
@@ -275,11 +284,11 @@ impl Table {
         slot.in_flight = false;
         let key = slot.def.key.clone();
         let input = CheckInput { code, output: outcome.output, finished };
-        let result = machine::apply_result(&key, &mut slot.obj, &mut slot.rt, input, &ctx);
+        let result = machine::apply_result(&key, &slot.def.config, &mut slot.obj, &mut slot.rt, input, &ctx);
         let mut events = result.events;
         // A flexible downtime starts at the first problem inside its window.
         if !slot.obj.downtimes.is_empty() {
-            events.extend(downtime::tick(&key, &mut slot.obj, finished));
+            events.extend(downtime::tick(&key, &slot.def.config, &mut slot.obj, finished));
         }
         if slot.def.command.is_some() && slot.def.active_checks {
             let interval = interval_ms(&slot.def, result.retry);
@@ -290,13 +299,16 @@ impl Table {
         events
     }
 
+    /// The slot of `key`, if configured.
+    pub fn position(&self, key: &ObjectKey) -> Option<u32> {
+        self.index.binary_search_by(|&i| self.slots[i as usize].def.key.cmp(key)).ok().map(|pos| self.index[pos])
+    }
+
     fn parents_all_down(&self, idx: usize) -> bool {
         let parents = &self.slots[idx].def.parents;
         !parents.is_empty()
             && parents.iter().all(|p| {
-                self.index
-                    .get(&ObjectKey::host(p.clone()))
-                    .is_some_and(|&i| self.slots[i as usize].obj.status.state != 0)
+                self.position(&ObjectKey::host(p.clone())).is_some_and(|i| self.slots[i as usize].obj.status.state != 0)
             })
     }
 
@@ -304,7 +316,7 @@ impl Table {
     pub fn tick(&mut self, now: UnixMillis) -> Vec<EventKind> {
         let mut events = Vec::new();
         for slot in self.slots.iter_mut().filter(|s| !s.obj.downtimes.is_empty()) {
-            events.extend(downtime::tick(&slot.def.key, &mut slot.obj, now));
+            events.extend(downtime::tick(&slot.def.key, &slot.def.config, &mut slot.obj, now));
         }
         events
     }
@@ -313,8 +325,38 @@ impl Table {
         Snapshot {
             location: self.config.location.clone(),
             taken_at: now,
-            objects: self.slots.iter().map(|s| (s.def.key.clone(), s.obj.clone())).collect(),
+            objects: self
+                .slots
+                .iter()
+                .map(|s| {
+                    let mut obj = s.obj.clone();
+                    obj.config = s.def.config.clone();
+                    (s.def.key.clone(), obj)
+                })
+                .collect(),
         }
+    }
+
+    /// The retention payload, encoded straight from the table (no copy of the state).
+    pub fn encode_retained(&self, now: UnixMillis) -> Result<Vec<u8>, String> {
+        super::retention::encode(&RetainedRef {
+            saved_at: now,
+            paused: self.paused,
+            next_downtime_id: self.next_downtime_id,
+            next_comment_id: self.next_comment_id,
+            objects: self
+                .slots
+                .iter()
+                .map(|s| RetainedObjectRef {
+                    key: &s.def.key,
+                    status: &s.obj.status,
+                    acknowledgement: &s.obj.acknowledgement,
+                    downtimes: &s.obj.downtimes,
+                    comments: &s.obj.comments,
+                    runtime: &s.rt,
+                })
+                .collect(),
+        })
     }
 
     pub fn retained(&self, now: UnixMillis) -> Retained {
@@ -339,7 +381,7 @@ impl Table {
     }
 
     fn lookup(&self, key: &ObjectKey) -> Result<usize, OpError> {
-        self.index.get(key).map(|&i| i as usize).ok_or_else(|| OpError::UnknownObject(key.to_string()))
+        self.position(key).map(|i| i as usize).ok_or_else(|| OpError::UnknownObject(key.to_string()))
     }
 
     /// Acknowledges a problem. Raises `AcknowledgementSet` and an acknowledgement notification.
@@ -351,17 +393,17 @@ impl Table {
         }
         slot.obj.acknowledgement = Some(ack.clone());
         let mut events = vec![EventKind::AcknowledgementSet { key: key.clone(), ack: ack.clone() }];
-        if slot.obj.config.notifications.enabled {
-            if let EventKind::Notification(mut n) = machine::notification(
+        if slot.def.config.notifications.enabled
+            && let EventKind::Notification(mut n) = machine::notification(
                 key,
                 &slot.obj,
                 NotificationType::Acknowledgement,
                 slot.obj.status.notification_number,
-            ) {
-                n.author = ack.author;
-                n.comment = ack.comment;
-                events.push(EventKind::Notification(n));
-            }
+            )
+        {
+            n.author = ack.author;
+            n.comment = ack.comment;
+            events.push(EventKind::Notification(n));
         }
         Ok(events)
     }
@@ -396,7 +438,7 @@ impl Table {
         let slot = &mut self.slots[idx];
         slot.obj.downtimes.push(d.clone());
         let mut events = vec![EventKind::DowntimeScheduled { key: key.clone(), downtime: d.clone() }];
-        events.extend(downtime::tick(key, &mut slot.obj, now));
+        events.extend(downtime::tick(key, &slot.def.config, &mut slot.obj, now));
         Ok((d.id, events))
     }
 
@@ -407,7 +449,7 @@ impl Table {
                 slot.obj.downtimes.remove(pos);
                 let key = slot.def.key.clone();
                 let mut events = vec![EventKind::DowntimeCancelled { key: key.clone(), downtime_id: id }];
-                if was_active && !slot.obj.in_downtime(now) && machine::allows(&slot.obj, 's') {
+                if was_active && !slot.obj.in_downtime(now) && machine::allows(&slot.def.config, 's') {
                     events.push(machine::notification(&key, &slot.obj, NotificationType::DowntimeCancelled, 0));
                 }
                 return Ok(events);
