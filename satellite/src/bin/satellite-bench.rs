@@ -49,6 +49,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    outpost_satellite::engine::tune_allocator();
     let args = Args::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(args.threads).enable_all().build()?;
     rt.block_on(bench(args))
