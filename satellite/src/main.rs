@@ -301,6 +301,8 @@ async fn run(config_path: &Path, state_dir_flag: Option<&Path>, args: RunArgs) -
     let path = config_path.to_path_buf();
     let token = cancel.clone();
     daemon::run(settings, cancel.clone(), move |sink| {
+        // Traps first: a bad trap config or a busy port fails start-up before any check runs.
+        outpost_satellite::traps::spawn(&config.traps, sink.clone(), token.clone())?;
         let handle = start_engine(config, &path, sink, token)?;
         let _ = slot.set(handle.clone());
         Ok(Some(Arc::new(handle)))
