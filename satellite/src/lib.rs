@@ -4,13 +4,13 @@
 pub mod check;
 pub mod config;
 pub mod control;
-pub mod engine;
 pub mod daemon;
+pub mod engine;
 pub mod oneshot;
 pub mod outbox;
 pub mod scheduler;
-pub mod state;
 pub mod sender;
 pub mod ship;
 pub mod spool;
+pub mod state;
 pub mod traps;

@@ -1,8 +1,8 @@
 //! End-to-end tests across both programs.
 
-mod noc_crash;
-mod delivery_support;
 mod delivery_faults;
 mod delivery_spool;
+mod delivery_support;
 mod delivery_tls;
+mod noc_crash;
 mod snmp_traps;
