@@ -252,4 +252,11 @@ pub enum Lifecycle {
     SatelliteReturned {
         silent_ms: u64,
     },
+    /// Raised by the NOC itself when a northbound sink's generated configuration was refused (for example
+    /// Nagios object config that failed the validate command); the peer keeps running its previous config.
+    /// `sink` is the sink's cursor name (e.g. `nagios`); `error` is the validator's verdict, clipped.
+    NorthboundConfigRejected {
+        sink: String,
+        error: String,
+    },
 }

@@ -9,10 +9,12 @@ mod sinks_support;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use outpost_format::event::Lifecycle;
 use outpost_format::model::{Acknowledgement, Comment, Downtime};
 use outpost_format::{EventKind, ObjectKey};
 use outpost_noc::sinks;
 use outpost_noc::sinks::nagios_status::{Block, read};
+use outpost_noc::store::NOC_LOCATION;
 use sinks_support::{DEADLINE, TestStore, now_ms, state_change};
 use tokio_util::sync::CancellationToken;
 
@@ -342,6 +344,28 @@ async fn a_config_that_fails_validation_is_not_loaded_and_results_still_flow() {
     );
     let log = std::fs::read_to_string(nagios.path("nagios.log")).expect("log");
     assert_eq!(log.matches("Caught SIGHUP").count(), 1, "no reload for the invalid config:\n{log}");
+    // The rejection is in the event log, as the NOC's own event, with Nagios' verdict.
+    let rejected = tokio::time::timeout(DEADLINE, async {
+        loop {
+            let events = ts.store.events_after(0, 1000).expect("read events");
+            if let Some(e) = events
+                .into_iter()
+                .find(|e| matches!(e.event.kind, EventKind::Lifecycle(Lifecycle::NorthboundConfigRejected { .. })))
+            {
+                return e;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("a NorthboundConfigRejected event in the event log");
+    assert_eq!((rejected.location.as_str(), rejected.epoch, rejected.kind.as_str()), (NOC_LOCATION, 0, "lifecycle"));
+    let EventKind::Lifecycle(Lifecycle::NorthboundConfigRejected { sink, error }) = &rejected.event.kind else {
+        unreachable!("matched above")
+    };
+    assert_eq!(sink, "nagios");
+    assert!(error.contains("failed validation") && error.contains("FRA1_dup"), "{error}");
+    assert!(rejected.summary.contains("rejected"), "{}", rejected.summary);
     cancel.cancel();
     for h in handles {
         h.await.expect("sink task");

@@ -14,15 +14,18 @@
 //! text, which is how the sink finds the IDs Nagios gave them (in `status.dat`) when they are removed.
 //!
 //! A failed validation keeps the old config, does not hold up results for objects Nagios has (commands for the
-//! others are dropped; they get their current state once a config naming them loads), is logged at ERROR and counted in
-//! `outpost_sink_nagios_config_invalid_total`. (The store has no API yet for the NOC to raise an event of
-//! its own; when it has, this is where the event is raised.)
+//! others are dropped; they get their current state once a config naming them loads), is logged at ERROR, counted in
+//! `outpost_sink_nagios_config_invalid_total`, and raises a `Lifecycle::NorthboundConfigRejected` event (location
+//! [`NOC_LOCATION`]) in the event log. The event is raised once per rejected generation: the sink retries the same
+//! config on every idle poll (the site's own Nagios config may have been fixed meanwhile), and those retries do not
+//! raise it again until a config applies or the generated text changes.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use outpost_format::event::Lifecycle;
 use outpost_format::{EventKind, ObjectKey};
 use serde::Deserialize;
 
@@ -31,7 +34,7 @@ use super::nagios_cmd::{CommandWriter, NagiosCommand, plugin_output};
 use super::nagios_config::{Applied, ConfigDir, GenSettings, NagiosObject, generate};
 use super::nagios_status::{find_id, read as read_status};
 use super::{DeliveryError, Sink};
-use crate::store::{ObjectRow, Store, StoredEvent};
+use crate::store::{NOC_LOCATION, ObjectRow, Store, StoredEvent};
 
 /// `[sinks.nagios]`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -107,7 +110,12 @@ pub struct NagiosSink {
     last_resubmit: Option<Instant>,
     /// When a generated config last failed to apply; retried at most every [`FAILED_SYNC_RETRY`] from `deliver`.
     last_failed_sync: Option<Instant>,
+    /// Hash of the generated files last rejected, so each rejected generation raises one event, not one per retry.
+    rejected: Option<u64>,
 }
+
+/// Longest validator verdict carried in a `NorthboundConfigRejected` event (its head and tail are kept).
+pub const MAX_REJECT_ERROR: usize = 2048;
 
 /// How long `deliver` waits before trying again a config that failed validation (it would fail the same way
 /// until the objects or the Nagios config change; the idle poll retries anyway).
@@ -143,6 +151,7 @@ impl NagiosSink {
             known: Known::new(),
             last_resubmit: None,
             last_failed_sync: None,
+            rejected: None,
         })
     }
 
@@ -158,19 +167,28 @@ impl NagiosSink {
         for s in skipped.iter().take(10) {
             tracing::warn!(host = %s.host, service = ?s.service, "object name is not valid in Nagios; left out of the Nagios config");
         }
+        let generation = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            files.hash(&mut h);
+            h.finish()
+        };
         let dir = self.dir.clone();
         let applied = tokio::task::spawn_blocking(move || dir.apply(&files)).await.context("config task")?;
         let applied = match applied {
             Ok(a) => a,
             Err(e) => {
                 metrics::counter!("outpost_sink_nagios_config_invalid_total").increment(1);
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    "Nagios config not applied; Nagios keeps running the previous one"
-                );
+                let error = format!("{e:#}");
+                tracing::error!(error, "Nagios config not applied; Nagios keeps running the previous one");
+                if self.rejected != Some(generation) {
+                    self.rejected = Some(generation);
+                    self.raise_rejected(&error).await;
+                }
                 return Err(e);
             }
         };
+        self.rejected = None;
         let skipped: HashSet<(String, Option<String>)> = skipped.into_iter().map(|o| (o.host, o.service)).collect();
         // A service's host is generated even when the NOC has no row for the host itself.
         let now_known: Known = objects
@@ -187,6 +205,15 @@ impl NagiosSink {
         let lines: Vec<String> = new_rows.iter().filter(|r| r.last_check > 0).map(|r| current_result(r)).collect();
         self.known = now_known;
         self.write(lines).await
+    }
+
+    /// Records the rejection in the event log. A store that cannot take it is logged; the sink carries on.
+    async fn raise_rejected(&self, error: &str) {
+        let lifecycle =
+            Lifecycle::NorthboundConfigRejected { sink: self.name().to_string(), error: clip_middle(error) };
+        if let Err(e) = self.store.raise_lifecycle(NOC_LOCATION, lifecycle).await {
+            tracing::warn!(error = %e, "could not record the rejected Nagios config in the event log");
+        }
     }
 
     async fn write(&self, lines: Vec<String>) -> anyhow::Result<()> {
@@ -316,6 +343,23 @@ impl NagiosSink {
     }
 }
 
+/// `text` cut to about [`MAX_REJECT_ERROR`] bytes at character boundaries: the head says what failed, the tail
+/// holds the validator's verdict (Nagios prints it last).
+fn clip_middle(text: &str) -> String {
+    if text.len() <= MAX_REJECT_ERROR {
+        return text.to_string();
+    }
+    let mut head = MAX_REJECT_ERROR / 4;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - (MAX_REJECT_ERROR - head);
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{} … {}", &text[..head], &text[tail..])
+}
+
 /// A passive result with the object's current state, stamped with its last check time.
 fn current_result(r: &ObjectRow) -> String {
     let output = plugin_output(&r.output, &r.perfdata, &r.long_output);
@@ -372,5 +416,20 @@ impl Sink for NagiosSink {
     async fn objects_changed(&mut self) -> anyhow::Result<()> {
         self.sync_config().await?;
         self.resubmit_if_due().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejection_errors_are_clipped_to_head_and_tail_at_char_boundaries() {
+        assert_eq!(clip_middle("short"), "short");
+        let long = format!("HEAD{}é{}VERDICT", "x".repeat(3000), "ü".repeat(1000));
+        let clipped = clip_middle(&long);
+        assert!(clipped.len() <= MAX_REJECT_ERROR + " … ".len(), "{} bytes", clipped.len());
+        assert!(clipped.starts_with("HEAD") && clipped.ends_with("VERDICT"), "{clipped}");
+        assert!(clipped.contains(" … "));
     }
 }

@@ -439,6 +439,9 @@ pub fn summary(event: &Event) -> String {
         EventKind::Lifecycle(l) => match l {
             Lifecycle::SatelliteSilent { .. } => "satellite silent: no data since last seen".into(),
             Lifecycle::SatelliteReturned { silent_ms } => format!("satellite returned after {} s", silent_ms / 1000),
+            Lifecycle::NorthboundConfigRejected { sink, error } => {
+                format!("{sink}: generated config rejected, the previous one is kept: {error}")
+            }
             other => format!("{other:?}"),
         },
     }

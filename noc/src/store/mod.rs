@@ -33,6 +33,10 @@ pub use queries::{
     EventFilter, HeldRow, LocationRow, ObjectFilter, ObjectPage, ObjectRow, Problems, SatelliteRow, SatelliteStatus,
 };
 
+/// The `location` of events the NOC raises about itself rather than about a satellite (for example
+/// `Lifecycle::NorthboundConfigRejected`). It cannot clash with a satellite: location IDs start with a letter or digit.
+pub const NOC_LOCATION: &str = "_noc";
+
 /// Capacity of the change broadcast: a slow subscriber that falls this far behind gets `Lagged` and
 /// should re-read from the store (`events_after`) rather than expect every notification.
 pub const CHANGE_CHANNEL_CAPACITY: usize = 4096;
@@ -234,6 +238,18 @@ impl Store {
     pub async fn maintain(&self) -> Result<(), ApplyError> {
         let writer = self.inner.writer.as_ref().ok_or(ApplyError::Unavailable("store opened read-only".into()))?;
         writer.maintain().await
+    }
+
+    /// Appends an event the NOC raises itself (epoch 0, seq 0, NOC clock) to the event log in the writer's
+    /// transaction, so the API, the web UI and the sinks see it like any other event; returns its id once committed.
+    /// `location` is a satellite's location, or [`NOC_LOCATION`] for events about the NOC itself.
+    pub async fn raise_lifecycle(
+        &self,
+        location: &str,
+        lifecycle: outpost_format::event::Lifecycle,
+    ) -> Result<i64, ApplyError> {
+        let writer = self.inner.writer.as_ref().ok_or(ApplyError::Unavailable("store opened read-only".into()))?;
+        writer.raise(location.to_string(), lifecycle).await
     }
 
     /// Stops accepting new work, lets the writer finish what is queued, and waits for it.

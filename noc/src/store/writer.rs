@@ -37,6 +37,12 @@ enum Job {
     Maintain {
         reply: oneshot::Sender<Result<(), ApplyError>>,
     },
+    /// An event the NOC raises itself (epoch 0, seq 0); answers with its event id.
+    Raise {
+        location: String,
+        lifecycle: outpost_format::event::Lifecycle,
+        reply: oneshot::Sender<Result<i64, ApplyError>>,
+    },
 }
 
 pub struct WriterHandle {
@@ -87,6 +93,14 @@ impl WriterHandle {
         self.call(|reply| Job::Maintain { reply }).await
     }
 
+    pub async fn raise(
+        &self,
+        location: String,
+        lifecycle: outpost_format::event::Lifecycle,
+    ) -> Result<i64, ApplyError> {
+        self.call(|reply| Job::Raise { location, lifecycle, reply }).await
+    }
+
     /// Closes the queue and waits until the thread has committed everything queued before.
     pub fn shutdown(&self) {
         self.queue.lock().expect("writer queue lock poisoned").take();
@@ -104,6 +118,7 @@ enum Reply {
     Frame(oneshot::Sender<Result<FrameOutcome, ApplyError>>, Result<FrameOutcome, ApplyError>),
     Release(oneshot::Sender<Result<bool, ApplyError>>, Result<bool, ApplyError>),
     Maintain(oneshot::Sender<Result<(), ApplyError>>, Result<(), ApplyError>),
+    Raise(oneshot::Sender<Result<i64, ApplyError>>, Result<i64, ApplyError>),
 }
 
 impl Reply {
@@ -114,6 +129,7 @@ impl Reply {
             Reply::Frame(r, _) => r.send(Err(e())).map_err(drop),
             Reply::Release(r, _) => r.send(Err(e())).map_err(drop),
             Reply::Maintain(r, _) => r.send(Err(e())).map_err(drop),
+            Reply::Raise(r, _) => r.send(Err(e())).map_err(drop),
         };
     }
     fn send(self) {
@@ -121,6 +137,7 @@ impl Reply {
             Reply::Frame(r, v) => r.send(v).map_err(drop),
             Reply::Release(r, v) => r.send(v).map_err(drop),
             Reply::Maintain(r, v) => r.send(v).map_err(drop),
+            Reply::Raise(r, v) => r.send(v).map_err(drop),
         };
     }
 }
@@ -170,11 +187,21 @@ fn run_batch(conn: &mut Connection, opts: &StoreOptions, changes: &broadcast::Se
                 Reply::Release(reply, super::snapshot::release_held(&tx, &mut ctx, opts, &location))
             }
             Job::Maintain { reply } => Reply::Maintain(reply, apply::maintain(&tx, &mut ctx, opts)),
+            Job::Raise { location, lifecycle, reply } => {
+                let event = outpost_format::Event {
+                    seq: 0,
+                    time: ctx.now,
+                    kind: outpost_format::EventKind::Lifecycle(lifecycle),
+                };
+                let now = ctx.now;
+                Reply::Raise(reply, apply::insert_event(&tx, &mut ctx, &location, 0, &event, now, None, None))
+            }
         };
         let ok = match &reply {
             Reply::Frame(_, r) => r.is_ok(),
             Reply::Release(_, r) => r.is_ok(),
             Reply::Maintain(_, r) => r.is_ok(),
+            Reply::Raise(_, r) => r.is_ok(),
         };
         let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
         if let Err(e) = tx.execute_batch(end) {
@@ -211,5 +238,6 @@ fn reply_of(job: Job) -> Reply {
         Job::Frame { reply, .. } => Reply::Frame(reply, Err(ApplyError::Unavailable(String::new()))),
         Job::Release { reply, .. } => Reply::Release(reply, Err(ApplyError::Unavailable(String::new()))),
         Job::Maintain { reply } => Reply::Maintain(reply, Err(ApplyError::Unavailable(String::new()))),
+        Job::Raise { reply, .. } => Reply::Raise(reply, Err(ApplyError::Unavailable(String::new()))),
     }
 }
