@@ -8,9 +8,10 @@ mod sinks_support;
 use std::path::Path;
 
 use outpost_format::ObjectKey;
-use outpost_format::event::{Notification, NotificationType};
 use outpost_noc::sinks;
-use sinks_support::{TestStore, TrapDaemon, free_udp_port, state_change, value};
+use sinks_support::events::problem;
+use sinks_support::snmptrapd::{TrapDaemon, free_udp_port, value};
+use sinks_support::{TestStore, state_change};
 use tokio_util::sync::CancellationToken;
 
 const ROOT: &str = "1.3.6.1.4.1.32473";
@@ -40,15 +41,7 @@ async fn alerts_reach_snmptrapd_with_outpost_mib_varbinds() {
             state_change("web01", "HTTP", 1, "WARNING - slow"),
             // filtered out: comments are not alerts
             outpost_format::EventKind::AcknowledgementRemoved { key: ObjectKey::host("web01") },
-            outpost_format::EventKind::Notification(Notification {
-                key: ObjectKey::host("web01"),
-                notification_type: NotificationType::Problem,
-                state: 1,
-                output: "DOWN - no ping".into(),
-                number: 1,
-                author: String::new(),
-                comment: String::new(),
-            }),
+            problem("web01", "", 1, "DOWN - no ping"),
         ],
     )
     .await;

@@ -5,4 +5,5 @@ mod delivery_spool;
 mod delivery_support;
 mod delivery_tls;
 mod noc_crash;
+mod snmp_northbound;
 mod snmp_traps;
