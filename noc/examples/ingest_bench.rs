@@ -4,7 +4,9 @@
 //!
 //! Run (release, from the workspace root):
 //! `cargo build --release -p outpost-noc --bins --examples && target/release/examples/ingest_bench 1000 1000 2 32`
-//! Arguments: locations, services per location, delta rounds, requests in flight. Results: docs/benchmarks.md.
+//! Arguments: locations, services per location, delta rounds, requests in flight, and optionally the base cache
+//! budget in MiB (`[store] base_cache_mib`, 0 disables it; the NOC's default when omitted).
+//! Results: docs/benchmarks.md.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -37,6 +39,9 @@ fn snapshot(location: &str, services: usize, round: u64) -> Snapshot {
     Snapshot { location: location.to_string(), taken_at: 1_700_000_000_000 + round as i64 * 60_000, objects }
 }
 
+/// Operator API token of the bench's NOC, for reading `/metrics`.
+const OPERATOR_TOKEN: &str = "bench-operator";
+
 fn key(location: &str) -> String {
     format!("bench-key-{location}")
 }
@@ -52,6 +57,17 @@ fn rss_kib(pid: u32) -> (u64, u64) {
             .unwrap_or(0)
     };
     (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// CPU seconds (user + system) the process has used so far: less sensitive to a loaded host than wall time.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start at field 3; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: Vec<f64> = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks.iter().sum::<f64>() / hz
 }
 
 async fn send_all(client: &reqwest::Client, port: u16, frames: Vec<(String, Vec<u8>)>, in_flight: usize) -> usize {
@@ -91,14 +107,20 @@ async fn main() -> anyhow::Result<()> {
     let services = args.get(1).copied().unwrap_or(1000);
     let rounds = args.get(2).copied().unwrap_or(2) as u64;
     let in_flight = args.get(3).copied().unwrap_or(32);
+    // `[store] base_cache_mib`; the NOC's default when not given.
+    let base_cache_mib = args.get(4).copied();
     let names: Vec<String> = (0..locations).map(|i| format!("L{i:04}")).collect();
 
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut config = format!(
         "listen = \"127.0.0.1:{port}\"\ninsecure_plain_http = true\ndata_dir = \"data\"\n\
-         [rate_limit]\nper_second = 100000\nburst = 100000\n"
+         [rate_limit]\nper_second = 100000\nburst = 100000\n[api]\ntokens_sha256 = [\"{}\"]\n",
+        hex::encode(Sha256::digest(OPERATOR_TOKEN.as_bytes()))
     );
+    if let Some(mib) = base_cache_mib {
+        config += &format!("[store]\nbase_cache_mib = {mib}\n");
+    }
     for n in &names {
         config += &format!(
             "[[satellites]]\nlocation = \"{n}\"\ntoken_sha256 = \"{}\"\n",
@@ -125,7 +147,11 @@ async fn main() -> anyhow::Result<()> {
     let (rss0, _) = rss_kib(pid);
     let objects_per_location = snapshot("X", services, 0).objects.len();
     let total_objects = objects_per_location * locations;
-    println!("locations={locations} services={services} objects={total_objects} rounds={rounds} in_flight={in_flight}");
+    println!(
+        "locations={locations} services={services} objects={total_objects} rounds={rounds} in_flight={in_flight} \
+         base_cache_mib={}",
+        base_cache_mib.map_or("default".to_string(), |m| m.to_string())
+    );
 
     let gen_start = Instant::now();
     let fulls: Vec<(String, Vec<u8>)> = names
@@ -138,13 +164,17 @@ async fn main() -> anyhow::Result<()> {
     let full_bytes: usize = fulls.iter().map(|(_, b)| b.len()).sum();
     println!("generated full snapshots in {:?} ({} bytes on the wire)", gen_start.elapsed(), full_bytes);
     let t = Instant::now();
+    let cpu = cpu_secs(pid);
     let n = send_all(&client, port, fulls, in_flight).await;
     let el = t.elapsed().as_secs_f64();
+    let cpu = cpu_secs(pid) - cpu;
     let (rss, hwm) = rss_kib(pid);
     println!(
-        "full: {n} frames, {total_objects} creates in {el:.2} s = {:.0} objects/s, {:.0} frames/s",
+        "full: {n} frames, {total_objects} creates in {el:.2} s = {:.0} objects/s, {:.0} frames/s; \
+         NOC CPU {cpu:.2} s = {:.2} µs per object",
         total_objects as f64 / el,
-        n as f64 / el
+        n as f64 / el,
+        cpu * 1e6 / total_objects as f64
     );
     println!(
         "noc RSS {} MiB (idle {} MiB, peak {} MiB) = {:.1} MiB per 100k objects",
@@ -171,13 +201,17 @@ async fn main() -> anyhow::Result<()> {
         let bytes: usize = deltas.iter().map(|(_, b)| b.len()).sum();
         println!("round {round}: generated {} deltas in {:?} ({bytes} bytes)", deltas.len(), gen_start.elapsed());
         let t = Instant::now();
+        let cpu = cpu_secs(pid);
         let n = send_all(&client, port, deltas, in_flight).await;
         let el = t.elapsed().as_secs_f64();
+        let cpu = cpu_secs(pid) - cpu;
         // Every object changed (new last_check and output): one durable update each.
         println!(
-            "delta round {round}: {n} frames, {total_objects} object updates in {el:.2} s = {:.0} updates/s, {:.0} frames/s",
+            "delta round {round}: {n} frames, {total_objects} object updates in {el:.2} s = {:.0} updates/s, \
+             {:.0} frames/s; NOC CPU {cpu:.2} s = {:.2} µs per update",
             total_objects as f64 / el,
-            n as f64 / el
+            n as f64 / el,
+            cpu * 1e6 / total_objects as f64
         );
     }
     let (rss, hwm) = rss_kib(pid);
@@ -187,6 +221,11 @@ async fn main() -> anyhow::Result<()> {
         hwm / 1024,
         (hwm as f64 / 1024.0) / (total_objects as f64 / 100_000.0)
     );
+    let metrics =
+        client.get(format!("http://127.0.0.1:{port}/metrics")).bearer_auth(OPERATOR_TOKEN).send().await?.text().await?;
+    for line in metrics.lines().filter(|l| l.starts_with("outpost_noc_base_cache")) {
+        println!("{line}");
+    }
     let db = dir.path().join("data/noc.db");
     let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     println!("store size {} MiB", size >> 20);

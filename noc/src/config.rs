@@ -25,7 +25,9 @@ pub const DEFAULT_SILENT_FACTOR: f64 = 3.0;
 pub const DEFAULT_SHIP_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_CLOCK_TOLERANCE_SECS: u64 = 300;
 pub const DEFAULT_FAR_PAST_DAYS: u64 = 30;
-pub const DEFAULT_BASE_CACHE_BYTES: u64 = 256 << 20;
+/// Default budget (estimated resident MiB) of the decoded delta-base cache: about 60,000 objects; see docs/benchmarks.md.
+pub const DEFAULT_BASE_CACHE_MIB: u64 = 64;
+pub const DEFAULT_BASE_CACHE_BYTES: u64 = DEFAULT_BASE_CACHE_MIB << 20;
 
 /// The file as written by the operator.
 #[derive(Debug, Deserialize, Default)]
@@ -53,6 +55,8 @@ pub struct RawConfig {
     pub freshness: RawFreshness,
     #[serde(default)]
     pub api: RawApi,
+    #[serde(default)]
+    pub store: RawStore,
     /// Pre-shared satellite tokens, accepted without enrollment.
     #[serde(default)]
     pub satellites: Vec<RawSatelliteToken>,
@@ -124,6 +128,13 @@ pub struct RawFreshness {
     pub clock_tolerance_secs: Option<u64>,
     /// Timestamps older than this many days are flagged as far past.
     pub far_past_days: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// Memory budget (MiB, estimated) for decoded delta bases kept between frames; 0 disables the cache.
+    pub base_cache_mib: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -281,7 +292,12 @@ impl Config {
             far_past: Duration::from_secs(raw.freshness.far_past_days.unwrap_or(DEFAULT_FAR_PAST_DAYS) * 86_400),
             api_tokens_sha256,
             satellite_tokens,
-            base_cache_bytes: DEFAULT_BASE_CACHE_BYTES,
+            base_cache_bytes: raw
+                .store
+                .base_cache_mib
+                .unwrap_or(DEFAULT_BASE_CACHE_MIB)
+                .checked_mul(1 << 20)
+                .context("store.base_cache_mib is too large")?,
             web: raw.web,
             sinks: raw.sinks,
             inbox: raw.inbox,

@@ -7,6 +7,7 @@
 //! so a frame is applied entirely or not at all, together with its sequence bookkeeping.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use outpost_format::event::{EventKind, Lifecycle};
 use outpost_format::frame::{Ack, NocRequest, Payload, StreamAck};
@@ -14,6 +15,8 @@ use outpost_format::model::{ObjectKey, Stream, severity};
 use outpost_format::{Event, Frame};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::base_cache::BaseCache;
+use super::snapshot::BaseId;
 use super::{StoreOptions, codec, snapshot};
 
 /// What the HTTP layer learned about the request that carried a frame.
@@ -100,12 +103,28 @@ impl From<anyhow::Error> for ApplyError {
 }
 
 /// Per-transaction context: what the batch changed, for notifications after commit.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct BatchCtx {
     pub now: i64,
     pub changed_locations: BTreeSet<String>,
     pub last_event_id: Option<i64>,
     pub object_ops: u64,
+    /// Bases written in this transaction, for the base cache once it commits. The writer truncates this
+    /// when it rolls a frame's savepoint back, and drops it when the commit fails.
+    pub new_bases: Vec<NewBase>,
+    /// Large values done with (frames, prepared rows): the writer hands them to another thread to free, since
+    /// freeing a snapshot's thousands of allocations would otherwise hold up the single writer.
+    pub garbage: Vec<Box<dyn Send>>,
+}
+
+/// A base written by the current transaction, decoded.
+#[derive(Debug)]
+pub struct NewBase {
+    pub location: String,
+    pub id: BaseId,
+    pub snapshot: Arc<outpost_format::Snapshot>,
+    /// Estimated heap size (see `base_cache::estimate_bytes`).
+    pub bytes: u64,
 }
 
 /// Applies `frame` (already authenticated for `frame.location`) on `c` inside the caller's savepoint.
@@ -113,6 +132,7 @@ pub fn apply_frame(
     c: &Connection,
     ctx: &mut BatchCtx,
     opts: &StoreOptions,
+    cache: &BaseCache,
     frame: Frame,
     prepared: Option<snapshot::Prepared>,
     meta: &FrameMeta,
@@ -126,21 +146,24 @@ pub fn apply_frame(
         Payload::Events(events) => {
             apply_events(c, ctx, opts, &location, frame.epoch, frame.seq, events, offset, &mut notes, &mut requests)?
         }
-        ref payload @ (Payload::Full(_) | Payload::Delta(_)) => (
-            snapshot::apply(
+        payload @ (Payload::Full(_) | Payload::Delta(_)) => {
+            let (epoch, seq) = (frame.epoch, frame.seq);
+            let r = snapshot::apply(
                 c,
                 ctx,
                 opts,
+                cache,
                 &location,
-                frame.epoch,
-                frame.seq,
-                payload,
+                epoch,
+                seq,
+                &payload,
                 prepared,
                 &mut notes,
                 &mut requests,
-            )?,
-            0,
-        ),
+            );
+            ctx.garbage.push(Box::new(payload));
+            (r?, 0)
+        }
         Payload::Ack(_) => return Err(ApplyError::Malformed("satellites do not send acknowledgement frames".into())),
     };
     let ack = Ack { acks: stream_acks(c, &location)?, requests, noc_time: ctx.now, notes };
@@ -458,7 +481,7 @@ pub fn prefixed_name(opts: &StoreOptions, location: &str, key: &ObjectKey) -> Re
 
 /// Housekeeping in the writer's transaction: silence detection, event retention, tombstone purge,
 /// and release requests the CLI left in the `held` table.
-pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions) -> Result<(), ApplyError> {
+pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions, cache: &BaseCache) -> Result<(), ApplyError> {
     let now = ctx.now;
     // Silence: no request for factor × the announced shipping interval.
     let mut silent = Vec::new();
@@ -499,7 +522,7 @@ pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions) -> Resu
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for location in requested {
-        snapshot::release_held(c, ctx, opts, &location)?;
+        snapshot::release_held(c, ctx, opts, cache, &location)?;
     }
     Ok(())
 }

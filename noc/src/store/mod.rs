@@ -12,6 +12,9 @@
 //! A networked store for multi-node NOCs would implement the same methods.
 
 pub mod apply;
+pub mod base_cache;
+#[cfg(test)]
+mod base_cache_tests;
 mod codec;
 pub mod queries;
 pub mod schema;
@@ -93,6 +96,8 @@ pub struct StoreOptions {
     pub default_ship_interval: Duration,
     pub clock_tolerance: Duration,
     pub far_past: Duration,
+    /// Budget of the decoded-base cache ([`base_cache`]), estimated bytes; 0 disables it.
+    pub base_cache_bytes: u64,
 }
 
 impl StoreOptions {
@@ -107,6 +112,7 @@ impl StoreOptions {
             default_ship_interval: c.default_ship_interval,
             clock_tolerance: c.clock_tolerance,
             far_past: c.far_past,
+            base_cache_bytes: c.base_cache_bytes,
         }
     }
 }
@@ -124,6 +130,7 @@ impl Default for StoreOptions {
             default_ship_interval: Duration::from_secs(c::DEFAULT_SHIP_INTERVAL_SECS),
             clock_tolerance: Duration::from_secs(c::DEFAULT_CLOCK_TOLERANCE_SECS),
             far_past: Duration::from_secs(c::DEFAULT_FAR_PAST_DAYS * 86_400),
+            base_cache_bytes: c::DEFAULT_BASE_CACHE_BYTES,
         }
     }
 }
@@ -149,6 +156,8 @@ struct Inner {
     options: StoreOptions,
     /// Bounds concurrent snapshot preparation (see [`MAX_CONCURRENT_PREPARES`]).
     prepares: Arc<tokio::sync::Semaphore>,
+    /// Decoded delta bases, shared by the preparations and the writer (which fills it after commits).
+    bases: Arc<base_cache::BaseCache>,
 }
 
 impl Store {
@@ -171,9 +180,10 @@ impl Store {
             open_connection(path, READER_CACHE_KIB).with_context(|| format!("open store {}", path.display()))?;
         schema::migrate(&mut admin).with_context(|| format!("migrate store {}", path.display()))?;
         let (changes, _) = broadcast::channel(CHANGE_CHANNEL_CAPACITY);
+        let bases = Arc::new(base_cache::BaseCache::new(if with_writer { options.base_cache_bytes } else { 0 }));
         let writer = if with_writer {
             let conn = open_connection(path, WRITER_CACHE_KIB)?;
-            Some(writer::WriterHandle::spawn(conn, options.clone(), changes.clone())?)
+            Some(writer::WriterHandle::spawn(conn, options.clone(), bases.clone(), changes.clone())?)
         } else {
             None
         };
@@ -186,6 +196,7 @@ impl Store {
                 changes,
                 options,
                 prepares: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PREPARES)),
+                bases,
             }),
         })
     }
@@ -216,7 +227,9 @@ impl Store {
             let job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 let prepared = store
-                    .with_reader(|c| snapshot::prepare(c, &store.inner.options, &frame.location, &frame.payload))
+                    .with_reader(|c| {
+                        snapshot::prepare(c, &store.inner.options, &store.inner.bases, &frame.location, &frame.payload)
+                    })
                     .ok()
                     .and_then(Result::ok);
                 (frame, prepared)

@@ -6,6 +6,15 @@
 //! blocking-pool thread against the last committed base; the writer then checks that the base it holds
 //! is still that one ([`apply`]) and writes the prepared rows. If another frame changed the base in
 //! between, the writer prepares again itself, so correctness never depends on the fast path.
+//!
+//! Decoded bases come from the [`BaseCache`] when it holds the stored base's identity, else from the store.
+//! A new base goes into the cache only after its transaction commits
+//! ([`BatchCtx::new_bases`]); the stored copy, written in the same transaction as the objects, stays
+//! authoritative.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::sync::Arc;
 
 use outpost_format::frame::{NocRequest, Payload};
 use outpost_format::model::{ObjectKey, Snapshot, Stream, severity};
@@ -13,7 +22,8 @@ use outpost_format::ops::{self, Op, Suspect};
 use outpost_format::{Object, delta};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::apply::{ApplyError, BatchCtx, Disposition, prefixed_name, set_stream, stream_state};
+use super::apply::{ApplyError, BatchCtx, Disposition, NewBase, prefixed_name, set_stream, stream_state};
+use super::base_cache::{BaseCache, estimate_bytes};
 use super::{StoreOptions, codec};
 
 /// A base's identity: its seq in the snapshots stream and its content hash.
@@ -40,6 +50,9 @@ pub struct Ready {
     pub taken_at: i64,
     /// zstd(MessagePack(new snapshot)): the new base, or the held snapshot if suspect.
     pub blob: Vec<u8>,
+    /// The new base decoded, for the base cache once committed (with its estimated size); `None` when the
+    /// snapshot was borrowed from the frame (a full snapshot: cached on the next delta's miss instead of cloned).
+    pub snapshot: Option<(Arc<Snapshot>, u64)>,
     pub upserts: Vec<RowWrite>,
     pub deletes: Vec<String>,
     /// Objects whose prefixed name the NOC cannot hold; skipped and reported.
@@ -67,7 +80,7 @@ pub struct RowWrite {
 struct Base {
     seq: u64,
     hash: [u8; 32],
-    snapshot: Snapshot,
+    snapshot: Arc<Snapshot>,
 }
 
 /// The identity of the base `location` holds now (no blob read).
@@ -84,24 +97,41 @@ pub fn base_id(c: &Connection, location: &str) -> Result<Option<BaseId>, ApplyEr
     .transpose()
 }
 
-fn load_base(c: &Connection, location: &str) -> Result<Option<Base>, ApplyError> {
+/// The base `location` holds now: taken from the cache when it holds that identity, else decoded from the
+/// store. Either way the writer caches the base that replaces it, after its commit.
+fn load_base(c: &Connection, cache: &BaseCache, location: &str) -> Result<Option<Base>, ApplyError> {
+    let Some((seq, hash)) = base_id(c, location)? else { return Ok(None) };
+    if let Some(snapshot) = cache.take(location, (seq, hash)) {
+        return Ok(Some(Base { seq, hash, snapshot }));
+    }
+    load_stored_base(c, location)
+}
+
+fn load_stored_base(c: &Connection, location: &str) -> Result<Option<Base>, ApplyError> {
     let row: Option<(i64, Vec<u8>, Vec<u8>)> = c
         .prepare_cached("SELECT seq, hash, snapshot FROM bases WHERE location = ?1")?
         .query_row([location], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let Some((seq, hash, blob)) = row else { return Ok(None) };
     let hash: [u8; 32] = hash.try_into().map_err(|_| ApplyError::Unavailable("corrupt base hash in store".into()))?;
-    Ok(Some(Base { seq: seq as u64, hash, snapshot: codec::decode_snapshot(&blob)? }))
+    let snapshot = codec::decode_snapshot(&blob)?;
+    Ok(Some(Base { seq: seq as u64, hash, snapshot: Arc::new(snapshot) }))
 }
 
 /// Works out a snapshot frame against the base `c` holds now. Pure with respect to the store (reads only).
-pub fn prepare(c: &Connection, opts: &StoreOptions, location: &str, payload: &Payload) -> Result<Prepared, ApplyError> {
-    let base = load_base(c, location)?;
+pub fn prepare(
+    c: &Connection,
+    opts: &StoreOptions,
+    cache: &BaseCache,
+    location: &str,
+    payload: &Payload,
+) -> Result<Prepared, ApplyError> {
+    let base = load_base(c, cache, location)?;
     let base_id = base.as_ref().map(|b| (b.seq, b.hash));
     let empty = Snapshot::default();
-    let base_snapshot = base.as_ref().map_or(&empty, |b| &b.snapshot);
+    let base_snapshot = base.as_ref().map_or(&empty, |b| &*b.snapshot);
     let (new, hash) = match payload {
-        Payload::Full(s) => (std::borrow::Cow::Borrowed(s), delta::content_hash(s)),
+        Payload::Full(s) => (Cow::Borrowed(s), delta::content_hash(s)),
         Payload::Delta(d) => {
             let Some(b) = base.as_ref() else {
                 return Ok(Prepared {
@@ -116,8 +146,9 @@ pub fn prepare(c: &Connection, opts: &StoreOptions, location: &str, payload: &Pa
                 );
                 return Ok(Prepared { base_id, result: Prepare::NeedFull(why) });
             }
-            match delta::apply(&b.snapshot, d) {
-                Ok(s) => (std::borrow::Cow::Owned(s), d.target_hash),
+            // The stored hash was verified when the base was applied: no need to hash the base again.
+            match delta::apply_with_base_hash(&b.snapshot, b.hash, d) {
+                Ok(s) => (Cow::Owned(s), d.target_hash),
                 // Malformed included: a body that does not fit the held base is cured by a full snapshot.
                 Err(e) => {
                     return Ok(Prepared { base_id, result: Prepare::NeedFull(format!("{e}: send a full snapshot")) });
@@ -138,38 +169,89 @@ fn build(
     opts: &StoreOptions,
     location: &str,
     base: &Snapshot,
-    new: std::borrow::Cow<'_, Snapshot>,
+    new: Cow<'_, Snapshot>,
     hash: [u8; 32],
     guard: bool,
 ) -> Result<Ready, ApplyError> {
-    let blob = codec::encode_snapshot(&new)?;
+    let (blob, raw_len) = codec::encode_snapshot(&new)?;
     let taken_at = new.taken_at;
-    // An owned snapshot is moved into the operations instead of cloned.
-    let ops = match new {
-        std::borrow::Cow::Owned(n) => ops::diff_owned(base, n),
-        std::borrow::Cow::Borrowed(n) => ops::diff(base, n),
+    let diff = diff_rows(opts, location, base, &new, taken_at);
+    let suspect = if guard { ops::guard(base.objects.len(), &diff.deletes, opts.max_delete_share).err() } else { None };
+    let deletes = diff.deletes.iter().filter_map(|op| prefixed_name(opts, location, op.key()).ok()).collect();
+    // An owned snapshot becomes the cached base as it is; a borrowed one would need a deep clone.
+    let snapshot = match new {
+        Cow::Owned(n) => {
+            let bytes = estimate_bytes(&n, raw_len);
+            Some((Arc::new(n), bytes))
+        }
+        Cow::Borrowed(_) => None,
     };
-    let suspect = if guard { ops::guard(base.objects.len(), &ops, opts.max_delete_share).err() } else { None };
-    let mut upserts = Vec::new();
-    let mut deletes = Vec::new();
-    let mut bad_names = 0;
-    for op in &ops {
-        let key = match op {
-            Op::Create { key, .. } | Op::Update { key, .. } | Op::Delete { key } => key,
+    Ok(Ready { hash, taken_at, blob, snapshot, upserts: diff.upserts, deletes, bad_names: diff.bad_names, suspect })
+}
+
+/// What [`diff_rows`] found.
+struct RowDiff {
+    upserts: Vec<RowWrite>,
+    /// As operations, for the guard rail; prefixed afterwards (names that cannot be prefixed are counted).
+    deletes: Vec<Op>,
+    bad_names: usize,
+}
+
+/// Compares `base` and `new` in one merge pass over both key-ordered maps and builds the rows to write for
+/// created and changed objects, reading the new objects in place. This is `ops::diff` without its owned
+/// operations, which would clone every changed object (a delta round changes nearly all of them) or consume
+/// the snapshot the base cache keeps.
+fn diff_rows(opts: &StoreOptions, location: &str, base: &Snapshot, new: &Snapshot, taken_at: i64) -> RowDiff {
+    let mut out = RowDiff { upserts: Vec::new(), deletes: Vec::new(), bad_names: 0 };
+    // Keys are in order, so a host's services follow it: prefix each host name once, not once per service.
+    let mut last_host: Option<(String, Option<String>)> = None;
+    let mut upsert = |key: &ObjectKey, object: &Object, out: &mut RowDiff| {
+        if last_host.as_ref().is_none_or(|(h, _)| *h != key.host) {
+            last_host = Some((key.host.clone(), opts.prefixer.name(location, &key.host).ok()));
+        }
+        let Some((_, Some(host))) = &last_host else {
+            out.bad_names += 1;
+            return;
         };
-        let Ok(name) = prefixed_name(opts, location, key) else {
-            bad_names += 1;
-            continue;
+        let name = match &key.service {
+            None => host.clone(),
+            Some(s) => format!("{host}/{s}"),
         };
-        match op {
-            Op::Create { object, .. } | Op::Update { object, .. } => {
-                let host = opts.prefixer.name(location, &key.host).unwrap_or_default();
-                upserts.push(row(name, host, key, object, taken_at));
+        out.upserts.push(row(name, host.clone(), key, object, taken_at));
+    };
+    let mut old_it = base.objects.iter().peekable();
+    let mut new_it = new.objects.iter().peekable();
+    loop {
+        let order = match (old_it.peek(), new_it.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((ok, _)), Some((nk, _))) => ok.cmp(nk),
+        };
+        match order {
+            Ordering::Less => {
+                if let Some((key, _)) = old_it.next() {
+                    if prefixed_name(opts, location, key).is_err() {
+                        out.bad_names += 1;
+                    }
+                    out.deletes.push(Op::Delete { key: key.clone() });
+                }
             }
-            Op::Delete { .. } => deletes.push(name),
+            Ordering::Greater => {
+                if let Some((key, object)) = new_it.next() {
+                    upsert(key, object, &mut out);
+                }
+            }
+            Ordering::Equal => {
+                if let (Some((_, before)), Some((key, after))) = (old_it.next(), new_it.next())
+                    && before != after
+                {
+                    upsert(key, after, &mut out);
+                }
+            }
         }
     }
-    Ok(Ready { hash, taken_at, blob, upserts, deletes, bad_names, suspect })
+    out
 }
 
 fn row(name: String, host: String, key: &ObjectKey, o: &Object, taken_at: i64) -> RowWrite {
@@ -198,6 +280,7 @@ pub fn apply(
     c: &Connection,
     ctx: &mut BatchCtx,
     opts: &StoreOptions,
+    cache: &BaseCache,
     location: &str,
     epoch: u64,
     seq: u64,
@@ -221,9 +304,9 @@ pub fn apply(
     let current = base_id(c, location)?;
     let prepared = match prepared {
         Some(p) if p.base_id == current => p,
-        _ => prepare(c, opts, location, payload)?,
+        _ => prepare(c, opts, cache, location, payload)?,
     };
-    let ready = match prepared.result {
+    let mut ready = match prepared.result {
         Prepare::NeedFull(why) => {
             notes.push(why);
             requests.push(NocRequest::FullSnapshot);
@@ -254,9 +337,11 @@ pub fn apply(
         notes.push(format!("held: {suspect}; release with `noc held release {location}`"));
         tracing::warn!(location, seq, %suspect, "snapshot held");
         metrics::counter!("outpost_noc_snapshots_held_total").increment(1);
+        ctx.garbage.push(ready);
         return Ok(Disposition::Held);
     }
-    write_ready(c, ctx, location, epoch, seq, &ready, notes)?;
+    write_ready(c, ctx, location, epoch, seq, &mut ready, notes)?;
+    ctx.garbage.push(ready);
     // A newer good snapshot supersedes anything held.
     c.prepare_cached("DELETE FROM held WHERE location = ?1")?.execute([location])?;
     set_stream(c, location, Stream::Snapshots, epoch, seq)?;
@@ -270,7 +355,7 @@ fn write_ready(
     location: &str,
     epoch: u64,
     seq: u64,
-    ready: &Ready,
+    ready: &mut Ready,
     notes: &mut Vec<String>,
 ) -> Result<(), ApplyError> {
     let mut upsert = c.prepare_cached(
@@ -325,6 +410,9 @@ fn write_ready(
     .execute(params![location, epoch as i64, seq as i64, &ready.hash[..], ready.blob])?;
     c.prepare_cached("UPDATE locations SET last_snapshot_at = ?2 WHERE location = ?1")?
         .execute(params![location, ready.taken_at])?;
+    if let Some((snapshot, bytes)) = ready.snapshot.take() {
+        ctx.new_bases.push(NewBase { location: location.to_string(), id: (seq, ready.hash), snapshot, bytes });
+    }
     Ok(())
 }
 
@@ -333,6 +421,7 @@ pub fn release_held(
     c: &Connection,
     ctx: &mut BatchCtx,
     opts: &StoreOptions,
+    cache: &BaseCache,
     location: &str,
 ) -> Result<bool, ApplyError> {
     let row: Option<(i64, i64, Vec<u8>)> = c
@@ -343,18 +432,12 @@ pub fn release_held(
     let Some((epoch, seq, blob)) = row else { return Ok(false) };
     let held = codec::decode_snapshot(&blob)?;
     let hash = delta::content_hash(&held);
-    let base = load_base(c, location)?;
+    let base = load_base(c, cache, location)?;
     let empty = Snapshot::default();
-    let ready = build(
-        opts,
-        location,
-        base.as_ref().map_or(&empty, |b| &b.snapshot),
-        std::borrow::Cow::Owned(held),
-        hash,
-        false,
-    )?;
+    let mut ready =
+        build(opts, location, base.as_ref().map_or(&empty, |b| &*b.snapshot), Cow::Owned(held), hash, false)?;
     let mut notes = Vec::new();
-    write_ready(c, ctx, location, epoch as u64, seq as u64, &ready, &mut notes)?;
+    write_ready(c, ctx, location, epoch as u64, seq as u64, &mut ready, &mut notes)?;
     c.execute("DELETE FROM held WHERE location = ?1", [location])?;
     tracing::info!(
         location,

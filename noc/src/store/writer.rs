@@ -7,7 +7,7 @@
 //!
 //! Shutdown: [`WriterHandle::shutdown`] closes the queue; the thread drains what is queued, commits, and exits.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -15,6 +15,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::apply::{self, ApplyError, BatchCtx, FrameMeta, FrameOutcome};
+use super::base_cache::BaseCache;
 use super::snapshot::Prepared;
 use super::{Change, StoreOptions, now_ms};
 
@@ -22,6 +23,8 @@ use super::{Change, StoreOptions, now_ms};
 pub const MAX_BATCH: usize = 512;
 /// Queue depth before senders wait (backpressure to the HTTP handlers).
 const QUEUE_DEPTH: usize = 4096;
+/// Batches of garbage queued for the reaper thread; beyond this the writer frees inline (bounds memory).
+const REAPER_DEPTH: usize = 4;
 
 enum Job {
     Frame {
@@ -52,10 +55,23 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    pub fn spawn(conn: Connection, opts: StoreOptions, changes: broadcast::Sender<Change>) -> anyhow::Result<Self> {
+    pub fn spawn(
+        conn: Connection,
+        opts: StoreOptions,
+        cache: Arc<BaseCache>,
+        changes: broadcast::Sender<Change>,
+    ) -> anyhow::Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let thread =
-            std::thread::Builder::new().name("store-writer".into()).spawn(move || run(conn, opts, changes, rx))?;
+        // The reaper frees what the writer is done with; it ends when the writer drops its sender.
+        let (garbage, reaper_rx) = std::sync::mpsc::sync_channel::<Vec<Box<dyn Send>>>(REAPER_DEPTH);
+        std::thread::Builder::new().name("store-reaper".into()).spawn(move || {
+            while let Ok(batch) = reaper_rx.recv() {
+                drop(batch);
+            }
+        })?;
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(conn, opts, &cache, changes, rx, garbage))?;
         Ok(WriterHandle { queue: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) })
     }
 
@@ -142,7 +158,14 @@ impl Reply {
     }
 }
 
-fn run(mut conn: Connection, opts: StoreOptions, changes: broadcast::Sender<Change>, mut rx: mpsc::Receiver<Job>) {
+fn run(
+    mut conn: Connection,
+    opts: StoreOptions,
+    cache: &BaseCache,
+    changes: broadcast::Sender<Change>,
+    mut rx: mpsc::Receiver<Job>,
+    garbage: std::sync::mpsc::SyncSender<Vec<Box<dyn Send>>>,
+) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -151,12 +174,23 @@ fn run(mut conn: Connection, opts: StoreOptions, changes: broadcast::Sender<Chan
                 Err(_) => break,
             }
         }
-        run_batch(&mut conn, &opts, &changes, jobs);
+        let trash = run_batch(&mut conn, &opts, cache, &changes, jobs);
+        if let Err(std::sync::mpsc::TrySendError::Full(trash) | std::sync::mpsc::TrySendError::Disconnected(trash)) =
+            garbage.try_send(trash)
+        {
+            drop(trash);
+        }
     }
     tracing::debug!("store writer stopped");
 }
 
-fn run_batch(conn: &mut Connection, opts: &StoreOptions, changes: &broadcast::Sender<Change>, jobs: Vec<Job>) {
+fn run_batch(
+    conn: &mut Connection,
+    opts: &StoreOptions,
+    cache: &BaseCache,
+    changes: &broadcast::Sender<Change>,
+    jobs: Vec<Job>,
+) -> Vec<Box<dyn Send>> {
     let started = Instant::now();
     let n_jobs = jobs.len();
     let mut ctx = BatchCtx { now: now_ms(), ..Default::default() };
@@ -167,7 +201,7 @@ fn run_batch(conn: &mut Connection, opts: &StoreOptions, changes: &broadcast::Se
             for job in jobs {
                 reply_of(job).fail("store busy: cannot begin a transaction");
             }
-            return;
+            return Vec::new();
         }
     };
     let mut replies = Vec::with_capacity(n_jobs);
@@ -178,15 +212,16 @@ fn run_batch(conn: &mut Connection, opts: &StoreOptions, changes: &broadcast::Se
             reply_of(job).fail("store error");
             continue;
         }
+        let bases_before = ctx.new_bases.len();
         let reply = match job {
             Job::Frame { frame, prepared, meta, reply } => {
                 frames += 1;
-                Reply::Frame(reply, apply::apply_frame(&tx, &mut ctx, opts, *frame, prepared, &meta))
+                Reply::Frame(reply, apply::apply_frame(&tx, &mut ctx, opts, cache, *frame, prepared, &meta))
             }
             Job::Release { location, reply } => {
-                Reply::Release(reply, super::snapshot::release_held(&tx, &mut ctx, opts, &location))
+                Reply::Release(reply, super::snapshot::release_held(&tx, &mut ctx, opts, cache, &location))
             }
-            Job::Maintain { reply } => Reply::Maintain(reply, apply::maintain(&tx, &mut ctx, opts)),
+            Job::Maintain { reply } => Reply::Maintain(reply, apply::maintain(&tx, &mut ctx, opts, cache)),
             Job::Raise { location, lifecycle, reply } => {
                 let event = outpost_format::Event {
                     seq: 0,
@@ -204,6 +239,10 @@ fn run_batch(conn: &mut Connection, opts: &StoreOptions, changes: &broadcast::Se
             Reply::Raise(_, r) => r.is_ok(),
         };
         let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        if !ok {
+            // Its bases were rolled back with it.
+            ctx.new_bases.truncate(bases_before);
+        }
         if let Err(e) = tx.execute_batch(end) {
             tracing::error!(error = %e, "store: savepoint end failed");
         }
@@ -214,9 +253,17 @@ fn run_batch(conn: &mut Connection, opts: &StoreOptions, changes: &broadcast::Se
         for r in replies {
             r.fail("store commit failed; retry");
         }
-        return;
+        // Nothing committed: the new bases are dropped, never cached.
+        ctx.garbage.extend(ctx.new_bases.into_iter().map(|b| Box::new(b) as Box<dyn Send>));
+        return ctx.garbage;
     }
-    // Durable now: answer, then tell live views.
+    // Durable now: cache the new bases before answering, so that the next delta a satellite sends after
+    // this acknowledgement finds its base decoded.
+    for b in std::mem::take(&mut ctx.new_bases) {
+        let (_, freed) = cache.insert_deferred(&b.location, b.id, b.snapshot, b.bytes);
+        ctx.garbage.extend(freed.into_iter().map(|s| Box::new(s) as Box<dyn Send>));
+    }
+    // Then answer, then tell live views.
     for r in replies {
         r.send();
     }
@@ -231,6 +278,7 @@ fn run_batch(conn: &mut Connection, opts: &StoreOptions, changes: &broadcast::Se
     if !ctx.changed_locations.is_empty() {
         let _ = changes.send(Change::Objects { locations: ctx.changed_locations.into_iter().collect() });
     }
+    ctx.garbage
 }
 
 fn reply_of(job: Job) -> Reply {
