@@ -84,7 +84,10 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
 
 fn print_event(e: &StoredEvent) {
     let flag = e.time_flag.as_deref().map(|f| format!(" [time {f}]")).unwrap_or_default();
-    println!("{:>8} {} {:<10} {:<20} {}{}", e.id, e.time, e.location, e.kind, e.summary, flag);
+    // RFC 3339 in UTC, to the millisecond: what the satellite's clock said when it happened.
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(e.time.max(0) as u64);
+    let when = humantime::format_rfc3339_millis(when);
+    println!("{:>8} {} {:<10} {:<20} {}{}", e.id, when, e.location, e.kind, e.summary, flag);
 }
 
 pub fn events(args: &EventsArgs) -> anyhow::Result<()> {
