@@ -524,3 +524,70 @@ async fn spawn_fails_at_startup_on_a_busy_port_and_is_inert_when_disabled() {
     let task = traps::spawn(&disabled, sink, CancellationToken::new()).expect("disabled is fine");
     tokio::time::timeout(DEADLINE, task).await.expect("finishes at once").expect("task");
 }
+
+/// Waits until `done()` holds, polling; `what` names it in the hang-guard failure.
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    tokio::time::timeout(DEADLINE, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting until {what}"));
+}
+
+// See: #6
+#[tokio::test]
+async fn inform_is_refused_not_answered_when_the_queue_to_the_spool_is_full() {
+    let engine_dir = tempfile::tempdir().expect("tempdir");
+    let mut config = base_config(engine_dir.path());
+    config.rules.clear();
+    // A spool that accepts appends but never confirms them until the test says so.
+    let (sink, mut held) = EventSink::channel();
+    let cancel = CancellationToken::new();
+    let receiver = traps::start(&config, sink, cancel.clone()).await.expect("receiver starts");
+    let h = Harness {
+        receiver,
+        events: tokio::sync::mpsc::unbounded_channel().1,
+        cancel,
+        net_snmp_dir: tempfile::tempdir().expect("tempdir"),
+        _engine_dir: engine_dir,
+    };
+    let stats = h.receiver.stats.clone();
+
+    // Fill the pipeline: MAX_IN_FLIGHT appends awaiting the spool, then the queue behind them.
+    let capacity = traps::MAX_IN_FLIGHT + traps::config::DEFAULT_QUEUE;
+    let capture = std::fs::read(fixtures().join("v2c-trap.bin")).expect("capture");
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let mut sent = 0u64;
+    while sent < capacity as u64 {
+        // in chunks, so the receive buffer never overflows
+        for _ in 0..128.min(capacity as u64 - sent) {
+            socket.send_to(&capture, h.receiver.local_addr).await.expect("send");
+            sent += 1;
+        }
+        wait_until("the sent traps are admitted", || stats.received.load(Ordering::Relaxed) == sent).await;
+    }
+    wait_until("the forwarder has MAX_IN_FLIGHT appends waiting", || held.len() == traps::MAX_IN_FLIGHT).await;
+    assert_eq!(stats.dropped(), 0);
+
+    let target = h.target();
+    let inform = ["-v", "2c", "-c", "public", "-t", "1", "-r", "0", &target, "", "1.3.6.1.4.1.32473.9.6"];
+    let out = h.net_snmp("snmpinform", &inform).await;
+    assert!(!out.status.success(), "an inform that could not be queued for the spool must not be answered");
+    assert_eq!(stats.dropped_queue_full.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.received.load(Ordering::Relaxed), capacity as u64);
+
+    // Let the spool confirm everything; the next inform is queued and answered.
+    tokio::spawn(async move {
+        let mut seq = 0;
+        while let Some((_event, done)) = held.recv().await {
+            seq += 1;
+            let _ = done.send(seq);
+        }
+    });
+    wait_until("the backlog is recorded", || stats.recorded.load(Ordering::Relaxed) == capacity as u64).await;
+    let out = h.net_snmp("snmpinform", &inform).await;
+    assert!(out.status.success(), "snmpinform once there is room: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stats.dropped_queue_full.load(Ordering::Relaxed), 1);
+}

@@ -27,7 +27,8 @@ pub struct TrapStats {
     pub dropped_community: AtomicU64,
     pub dropped_user: AtomicU64,
     pub dropped_rate_limit: AtomicU64,
-    /// Admitted, but the queue to the spool was full (the spool is slower than the trap rate).
+    /// Refused because the queue to the spool was full (the spool is slower than the trap rate); checked before an
+    /// inform is answered, so such an inform is not answered and its sender retries it.
     pub dropped_queue_full: AtomicU64,
     /// Datagrams that were not valid SNMP (counted from the library's parse-failure warnings).
     pub malformed: AtomicU64,

@@ -10,6 +10,12 @@
 //!
 //! Informs are answered by the library as soon as they are admitted, before the spool has fsynced the event;
 //! a crash in between loses that inform even though its sender saw a Response (a window of one fsync).
+//! Why it is not deferred (async-snmp 0.18.1, issue 6): `NotificationReceiver::recv` sends the Response in
+//! `handle_v2c_at`/`handle_v3_at` (src/notification/handlers.rs) before it returns; the only hook before that
+//! is the synchronous acceptance policy, which the library documents as side-effect-free and which cannot
+//! await a spool append; and answering informs ourselves on our own socket would need the v3 inbound USM
+//! processing and Response encoding (`v3::process::process_v3_inbound`, `v3::encode::encode_v3_response`),
+//! which are crate-private.
 //!
 //! Not here: the `[traps]` table of the satellite config lives in [`config`] until the config module
 //! takes it over; sending traps northbound is the NOC's job (`noc/src/sinks/snmp.rs`).
@@ -28,7 +34,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
-use async_snmp::notification::NotificationReceiver;
+use async_snmp::notification::{NotificationAcceptance, NotificationReceiver};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
 use outpost_format::{EventKind, UnixMillis};
@@ -95,7 +101,8 @@ async fn start_validated(
     cancel: CancellationToken,
 ) -> anyhow::Result<TrapReceiver> {
     let stats = Arc::new(TrapStats::default());
-    let receiver = build_receiver(&settings, engine, stats.clone()).await?;
+    let (tx, rx) = mpsc::channel::<Admitted>(settings.queue);
+    let receiver = build_receiver(&settings, engine, stats.clone(), tx.downgrade()).await?;
     let local_addr = receiver.local_addr();
     match socket_buffer::enlarge_receive_buffer(local_addr, settings.receive_buffer_bytes) {
         Ok(Some(granted)) => tracing::debug!(granted, "trap receiver socket buffer set"),
@@ -106,7 +113,8 @@ async fn start_validated(
     }
     tracing::info!(%local_addr, users = settings.users.len(), rules = settings.rules.len(), "SNMP trap receiver listening");
     let dispatch = parse_failures::CountingDispatch::wrap_current(stats.clone());
-    let task = tokio::spawn(run(receiver, settings, sink, cancel, stats.clone()).with_subscriber(dispatch));
+    let queue = Queue { tx, rx };
+    let task = tokio::spawn(run(receiver, settings, queue, sink, cancel, stats.clone()).with_subscriber(dispatch));
     Ok(TrapReceiver { local_addr, stats, task })
 }
 
@@ -130,11 +138,12 @@ async fn build_receiver(
     settings: &ReceiverSettings,
     engine: Option<async_snmp::AuthoritativeEngine>,
     stats: Arc<TrapStats>,
+    queue: mpsc::WeakSender<Admitted>,
 ) -> anyhow::Result<NotificationReceiver> {
     let admission = admission::Admission::new(settings);
     let mut builder = NotificationReceiver::builder()
         .bind(settings.listen.to_string())
-        .acceptance_policy(move |envelope| admission.evaluate(envelope, &stats));
+        .acceptance_policy(move |envelope| admit(&admission, envelope, &stats, &queue));
     if let Some(engine) = engine {
         builder = builder.authoritative_engine(engine);
         for user in &settings.users {
@@ -150,6 +159,34 @@ async fn build_receiver(
     builder.build().await.map_err(|e| bind_error(settings, &e))
 }
 
+/// The acceptance policy: the allow-lists and rate limit, then room in the queue to the spool.
+///
+/// The queue is checked here, before the library answers an inform, so that an inform is never answered and
+/// then dropped for lack of room. Only the receive loop sends into the queue and the forwarder only takes from
+/// it, so room seen here is still there when the loop enqueues this notification.
+/// Weak: the policy lives as long as the receiver, and must not keep the queue open once the loop has ended.
+fn admit(
+    admission: &admission::Admission,
+    envelope: &async_snmp::notification::NotificationEnvelope<'_>,
+    stats: &TrapStats,
+    queue: &mpsc::WeakSender<Admitted>,
+) -> NotificationAcceptance {
+    if admission.evaluate(envelope, stats) == NotificationAcceptance::Reject {
+        return NotificationAcceptance::Reject;
+    }
+    if queue.upgrade().is_none_or(|tx| tx.capacity() == 0) {
+        stats.count_drop(admission::DropReason::QueueFull);
+        return NotificationAcceptance::Reject;
+    }
+    NotificationAcceptance::Accept
+}
+
+/// Both ends of the queue between the receive loop and the forwarder.
+struct Queue {
+    tx: mpsc::Sender<Admitted>,
+    rx: mpsc::Receiver<Admitted>,
+}
+
 /// What the receive loop hands the forwarder: the trap event and, if a rule matched, the passive result.
 struct Admitted {
     time: UnixMillis,
@@ -160,11 +197,12 @@ struct Admitted {
 async fn run(
     receiver: NotificationReceiver,
     settings: ReceiverSettings,
+    queue: Queue,
     sink: EventSink,
     cancel: CancellationToken,
     stats: Arc<TrapStats>,
 ) {
-    let (tx, rx) = mpsc::channel::<Admitted>(settings.queue);
+    let Queue { tx, rx } = queue;
     let forwarder = tokio::spawn(forward(rx, sink, stats.clone()));
     let mut usm_tick = tokio::time::interval(Duration::from_secs(1));
     loop {
