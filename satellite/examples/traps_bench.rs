@@ -53,9 +53,9 @@ async fn main() -> anyhow::Result<()> {
     let total = if rate == 0 { 200_000 } else { rate * seconds };
     let started = Instant::now();
     for i in 0..total {
-        if rate > 0 {
-            // pace in steps of 1 ms
-            let due = started + Duration::from_micros(i * 1_000_000 / rate);
+        // pace in steps of 1 ms (rate 0: unpaced)
+        if let Some(offset_us) = (i * 1_000_000).checked_div(rate) {
+            let due = started + Duration::from_micros(offset_us);
             if due > Instant::now() && i % (rate / 1000).max(1) == 0 {
                 tokio::time::sleep_until(due.into()).await;
             }
