@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 pub use backoff::Backoff;
 pub use http::{Enrollment, FrameHeaders, NocClient, SendError, Trust};
 
-use crate::spool::{Spool, SpoolError, now_ms};
+use crate::spool::{LEDGER_LAG, Spool, SpoolError, now_ms};
 
 /// Default most events per frame: large enough that a replay is not request-bound, small enough for the NOC's limit.
 pub const DEFAULT_MAX_BATCH_EVENTS: usize = 5000;
@@ -300,6 +300,9 @@ impl Sender {
 
     /// The daemon loop: deliver until cancelled. Never gives up; the spool holds everything meanwhile.
     pub async fn run(mut self, cancel: CancellationToken) {
+        // Acknowledgements reach the ledger file from a task of their own, so its fsyncs never sit between an
+        // answer from the NOC and the next request.
+        let flusher = tokio::spawn(flush_ledger(self.spool.clone(), cancel.clone()));
         while !cancel.is_cancelled() {
             match self.step().await {
                 Ok(o) if o.sent && !self.stalled => {}
@@ -314,6 +317,7 @@ impl Sender {
                 Err(e) => self.recover(e, &cancel).await,
             }
         }
+        let _ = flusher.await;
     }
 
     /// Delivers everything spooled, retrying until `deadline`. For `satellite ship`.
@@ -322,6 +326,10 @@ impl Sender {
         let cancel = CancellationToken::new();
         loop {
             let res = self.step().await;
+            let spool = self.spool.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || spool.flush_if_lagging()).await {
+                return Err(e.into());
+            }
             let s = self.spool.stats();
             progress(s.pending_events, s.bytes);
             match res {
@@ -355,5 +363,27 @@ impl Sender {
                 }
             }
         }
+    }
+}
+
+/// Writes acknowledgements to the spool's ledger every [`LEDGER_LAG`], off the request path, until cancelled.
+async fn flush_ledger(spool: Arc<Spool>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(LEDGER_LAG);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let s = spool.clone();
+        match tokio::task::spawn_blocking(move || s.flush_if_lagging()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "spool ledger write failed; retrying"),
+            Err(e) => tracing::error!(error = %e, "spool ledger writer task failed"),
+        }
+    }
+    let s = spool.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.flush()).await {
+        tracing::error!(error = %e, "spool ledger write failed at shutdown");
     }
 }
