@@ -36,6 +36,8 @@
 //! Each drop appends a `Lifecycle::SpoolOverflow` event, so the NOC learns what it will never see.
 //! The budget is enforced at segment granularity: set `segment_bytes` well below `max_bytes`.
 
+#[cfg(test)]
+mod ack_tests;
 mod ledger;
 mod record;
 mod segment;
