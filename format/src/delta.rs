@@ -223,7 +223,7 @@ fn build_body(base: &BTreeMap<ObjectKey, Object>, current: &BTreeMap<ObjectKey, 
                         _ if m.value == n.value => body.perf_num.push(0),
                         _ => {
                             body.perf_num.push(PERF_TEXT);
-                            body.perf_str.push(n.value.clone());
+                            body.perf_str.push(n.value.to_string());
                         }
                     }
                 }
@@ -287,7 +287,7 @@ fn apply_body(base: &BTreeMap<ObjectKey, Object>, body: DeltaBody) -> Result<BTr
                 let Some(s) = strs.next() else {
                     return bad("perfdata text column ends early".into());
                 };
-                metric.value = s;
+                metric.value = s.into();
             } else if n != 0 {
                 let Some(d) = Decimal::parse(&metric.value) else {
                     return bad(format!("perfdata value delta for non-decimal {:?}", metric.value));
@@ -295,7 +295,7 @@ fn apply_body(base: &BTreeMap<ObjectKey, Object>, body: DeltaBody) -> Result<BTr
                 let Some(mantissa) = d.mantissa.checked_add(n) else {
                     return bad("perfdata value delta overflows".into());
                 };
-                metric.value = Decimal { mantissa, scale: d.scale }.to_string();
+                metric.value = compact_str::format_compact!("{}", Decimal { mantissa, scale: d.scale });
             }
         }
     }

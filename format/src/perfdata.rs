@@ -10,6 +10,8 @@
 
 use std::fmt::{self, Write as _};
 
+use compact_str::CompactString;
+
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -24,15 +26,19 @@ pub struct PerfData {
 }
 
 /// One `'label'=value[UOM];[warn];[crit];[min];[max]` item. Numbers are kept as written, so they render back exactly.
+///
+/// The fields are [`CompactString`]s: a string of up to 24 bytes lives inside the struct, so a typical metric
+/// (`rta=0.123ms;100;500;0`) costs no heap allocation at all. Perfdata is most of a snapshot's strings, and
+/// allocation was most of the time spent decoding one (see `docs/benchmarks.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Metric {
-    pub label: String,
-    pub value: String,
-    pub uom: String,
-    pub warn: String,
-    pub crit: String,
-    pub min: String,
-    pub max: String,
+    pub label: CompactString,
+    pub value: CompactString,
+    pub uom: CompactString,
+    pub warn: CompactString,
+    pub crit: CompactString,
+    pub min: CompactString,
+    pub max: CompactString,
     /// How many `;` separators the plugin wrote after the value (0..=4), so trailing empty fields render back.
     /// Rendering writes at least as many as the last non-empty field needs.
     pub semicolons: u8,
@@ -246,7 +252,7 @@ fn parse_item(text: &str, pos: usize) -> Result<(Metric, usize), (&'static str, 
     if bytes[i] == b'\'' {
         metric.quoted = true;
         i += 1;
-        let mut label = String::new();
+        let mut label = CompactString::default();
         loop {
             let Some(off) = text[i..].find('\'') else {
                 return Err(("quoted label has no closing quote", text.len()));
@@ -272,7 +278,7 @@ fn parse_item(text: &str, pos: usize) -> Result<(Metric, usize), (&'static str, 
         if eq == 0 {
             return Err(("empty label", end));
         }
-        metric.label = text[i..i + eq].to_string();
+        metric.label = text[i..i + eq].into();
         if metric.label.contains('\'') {
             return Err(("unquoted label contains a quote", end));
         }
@@ -302,8 +308,8 @@ fn parse_item(text: &str, pos: usize) -> Result<(Metric, usize), (&'static str, 
     if uom.bytes().any(|b| b.is_ascii_digit() || b == b'=' || b == b'\'') {
         return Err(("unit of measurement contains digits, '=' or quotes", end));
     }
-    metric.value = value.to_string();
-    metric.uom = uom.to_string();
+    metric.value = value.into();
+    metric.uom = uom.into();
     metric.semicolons = rest.len() as u8;
     for (idx, field) in rest.iter().enumerate() {
         match idx {
@@ -327,7 +333,7 @@ fn parse_item(text: &str, pos: usize) -> Result<(Metric, usize), (&'static str, 
             2 => &mut metric.min,
             _ => &mut metric.max,
         };
-        *slot = (*field).to_string();
+        *slot = (*field).into();
     }
     Ok((metric, end))
 }
@@ -419,7 +425,7 @@ impl<'de> Deserialize<'de> for Metric {
                 let mut m = Metric::default();
                 let mut complete = true;
                 for slot in [&mut m.label, &mut m.value, &mut m.uom, &mut m.warn, &mut m.crit, &mut m.min, &mut m.max] {
-                    match seq.next_element::<String>()? {
+                    match seq.next_element::<CompactString>()? {
                         Some(s) => *slot = s,
                         None => {
                             complete = false;
@@ -589,13 +595,13 @@ mod tests {
                 any::<bool>(),
             )
                 .prop_map(|(label, value, uom, warn, crit, min, max, semicolons, quoted)| Metric {
-                    label,
-                    value,
-                    uom,
-                    warn,
-                    crit,
-                    min,
-                    max,
+                    label: label.into(),
+                    value: value.into(),
+                    uom: uom.into(),
+                    warn: warn.into(),
+                    crit: crit.into(),
+                    min: min.into(),
+                    max: max.into(),
                     semicolons,
                     quoted,
                 })

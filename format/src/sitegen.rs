@@ -231,7 +231,7 @@ pub fn change_perf_values(snap: &Snapshot, seed: u64) -> Snapshot {
             continue;
         }
         for m in &mut o.status.perfdata.metrics {
-            m.value = nudge(&m.value, &mut rng);
+            m.value = nudge(&m.value, &mut rng).into();
         }
     }
     next

@@ -3,8 +3,8 @@
 //! Decoding is allocation-bound (every label, value and output is its own `String`), so a large snapshot's
 //! object map is cut in two at its middle entry and each half decodes on its own thread.
 //! Finding the middle needs no decoding: [`skip`] walks MessagePack item headers without allocating.
-//! Small snapshots, and payloads in the named form, decode on the calling thread with plain rmp-serde;
-//! both paths give the same result (see the tests).
+//! Small snapshots decode their entries on the calling thread; payloads in the named form go to plain
+//! rmp-serde. All paths give the same result (see the tests).
 
 use std::collections::BTreeMap;
 
@@ -18,8 +18,8 @@ const PARALLEL_MIN_OBJECTS: u64 = 16_384;
 /// Decodes a full-snapshot payload (compact or named MessagePack).
 pub fn decode_snapshot(raw: &[u8]) -> Result<Snapshot, String> {
     match split_compact(raw) {
-        Some(parts) if parts.n_objects >= PARALLEL_MIN_OBJECTS && two_cores() => decode_parallel(raw, parts),
-        _ => rmp_serde::from_slice(raw).map_err(|e| e.to_string()),
+        Some(parts) => decode_compact(raw, parts, parts.n_objects >= PARALLEL_MIN_OBJECTS && two_cores()),
+        None => rmp_serde::from_slice(raw).map_err(|e| e.to_string()),
     }
 }
 
@@ -51,21 +51,28 @@ fn split_compact(raw: &[u8]) -> Option<Parts> {
     Some(Parts { location: (1, loc_end), taken_at: (loc_end, time_end), entries, n_objects, middle })
 }
 
-fn decode_parallel(raw: &[u8], parts: Parts) -> Result<Snapshot, String> {
+/// Decodes a compact snapshot's entries into a list, then builds the map from it in one go: the entries
+/// arrive in key order, so collecting is a bulk build (duplicates keep the last, as rmp-serde does), where
+/// rmp-serde's own map decoding would search the tree once per insert.
+fn decode_compact(raw: &[u8], parts: Parts, parallel: bool) -> Result<Snapshot, String> {
     let location: String =
         rmp_serde::from_slice(&raw[parts.location.0..parts.location.1]).map_err(|e| e.to_string())?;
     let taken_at: i64 = rmp_serde::from_slice(&raw[parts.taken_at.0..parts.taken_at.1]).map_err(|e| e.to_string())?;
-    let n_low = parts.n_objects / 2;
-    let n_high = parts.n_objects - n_low;
-    let (low, high) = std::thread::scope(|s| {
-        let low = s.spawn(|| decode_entries(&raw[parts.entries..parts.middle], n_low));
-        let high = decode_entries(&raw[parts.middle..], n_high);
-        (low.join(), high)
-    });
-    let low = low.map_err(|_| "snapshot decoder thread panicked".to_string())??;
-    let high = high?;
-    // Entries arrive in key order, so collecting is a bulk build; duplicates keep the last, as rmp-serde does.
-    let objects: BTreeMap<ObjectKey, Object> = low.into_iter().chain(high).collect();
+    let entries = if parallel {
+        let n_low = parts.n_objects / 2;
+        let n_high = parts.n_objects - n_low;
+        let (low, high) = std::thread::scope(|s| {
+            let low = s.spawn(|| decode_entries(&raw[parts.entries..parts.middle], n_low));
+            let high = decode_entries(&raw[parts.middle..], n_high);
+            (low.join(), high)
+        });
+        let mut low = low.map_err(|_| "snapshot decoder thread panicked".to_string())??;
+        low.extend(high?);
+        low
+    } else {
+        decode_entries(&raw[parts.entries..], parts.n_objects)?
+    };
+    let objects: BTreeMap<ObjectKey, Object> = entries.into_iter().collect();
     Ok(Snapshot { location, taken_at, objects })
 }
 
@@ -165,12 +172,14 @@ mod tests {
     use crate::sitegen;
 
     #[test]
-    fn parallel_and_plain_decoding_agree() {
+    fn parallel_sequential_and_plain_decoding_agree() {
         let site = sitegen::site(16_000, 5);
         let raw = rmp_serde::to_vec(&site).expect("encode");
         let parts = split_compact(&raw).expect("compact snapshot");
         assert_eq!(parts.n_objects, site.objects.len() as u64);
-        assert_eq!(decode_parallel(&raw, parts), Ok(site.clone()));
+        assert_eq!(decode_compact(&raw, parts, true), Ok(site.clone()));
+        assert_eq!(decode_compact(&raw, parts, false), Ok(site.clone()));
+        assert_eq!(rmp_serde::from_slice::<Snapshot>(&raw).map_err(|e| e.to_string()), Ok(site.clone()));
         assert_eq!(decode_snapshot(&raw), Ok(site.clone()));
         let named = rmp_serde::to_vec_named(&site).expect("encode");
         assert_eq!(decode_snapshot(&named), Ok(site));
