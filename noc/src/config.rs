@@ -28,6 +28,13 @@ pub const DEFAULT_FAR_PAST_DAYS: u64 = 30;
 /// Default budget (estimated resident MiB) of the decoded delta-base cache: about 60,000 objects; see docs/benchmarks.md.
 pub const DEFAULT_BASE_CACHE_MIB: u64 = 64;
 pub const DEFAULT_BASE_CACHE_BYTES: u64 = DEFAULT_BASE_CACHE_MIB << 20;
+/// Open client connections; the packaged unit raises the file limit to 65536, so this leaves room for the store.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 30;
+/// Above the event stream's 15 s keep-alive, so an open web view is never idle.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+/// Well above the satellite's own request timeout (30 s by default), so only stalled or trickling clients hit it.
+pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 120;
 
 /// The file as written by the operator.
 #[derive(Debug, Deserialize, Default)]
@@ -45,6 +52,8 @@ pub struct RawConfig {
     pub naming: RawNaming,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub connections: RawConnections,
     #[serde(default)]
     pub rate_limit: RawRateLimit,
     #[serde(default)]
@@ -91,6 +100,20 @@ pub struct RawNaming {
 pub struct RawLimits {
     pub max_body_bytes: Option<u32>,
     pub max_decompressed_bytes: Option<u32>,
+}
+
+/// Bounds on what one client can hold: connections, and time to send a request (slowloris).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnections {
+    /// Open connections; at the limit the NOC stops accepting until one closes.
+    pub max: Option<u32>,
+    /// Time for the TLS handshake, and for each HTTP/1 request head (including an idle keep-alive wait).
+    pub header_read_timeout_secs: Option<u64>,
+    /// A connection with no byte in either direction for this long is closed.
+    pub idle_timeout_secs: Option<u64>,
+    /// Time for a request body to arrive in full once its head has (408 after it).
+    pub body_read_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -163,6 +186,7 @@ pub struct Config {
     pub tls: Option<TlsPaths>,
     pub prefixer: Prefixer,
     pub limits: outpost_format::Limits,
+    pub connections: ConnectionLimits,
     pub rate_per_second: f64,
     pub rate_burst: f64,
     pub max_delete_share: f64,
@@ -181,6 +205,46 @@ pub struct Config {
     pub web: toml::Table,
     pub sinks: toml::Table,
     pub inbox: toml::Table,
+}
+
+/// Validated `[connections]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub max: u32,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub body_read_timeout: Duration,
+}
+
+impl ConnectionLimits {
+    fn from_raw(raw: &RawConnections) -> anyhow::Result<ConnectionLimits> {
+        let max = raw.max.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        if max == 0 {
+            bail!("connections.max = 0 would refuse every client; set at least 1 (default {DEFAULT_MAX_CONNECTIONS})");
+        }
+        let secs = |v: Option<u64>, default: u64, key: &str| -> anyhow::Result<Duration> {
+            match v.unwrap_or(default) {
+                0 => {
+                    bail!("connections.{key} = 0 is not allowed; set a positive number of seconds (default {default})")
+                }
+                n => Ok(Duration::from_secs(n)),
+            }
+        };
+        Ok(ConnectionLimits {
+            max,
+            header_read_timeout: secs(
+                raw.header_read_timeout_secs,
+                DEFAULT_HEADER_READ_TIMEOUT_SECS,
+                "header_read_timeout_secs",
+            )?,
+            idle_timeout: secs(raw.idle_timeout_secs, DEFAULT_IDLE_TIMEOUT_SECS, "idle_timeout_secs")?,
+            body_read_timeout: secs(
+                raw.body_read_timeout_secs,
+                DEFAULT_BODY_READ_TIMEOUT_SECS,
+                "body_read_timeout_secs",
+            )?,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -272,6 +336,7 @@ impl Config {
             tls,
             prefixer,
             limits,
+            connections: ConnectionLimits::from_raw(&raw.connections)?,
             rate_per_second,
             rate_burst,
             max_delete_share,
@@ -339,6 +404,25 @@ mod tests {
         let c = parse("[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n").expect("valid");
         assert_eq!(c.tls.expect("tls").cert, PathBuf::from("/etc/outpost/c.pem"));
         assert_eq!(c.data_dir, PathBuf::from("/etc/outpost/data"));
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_refuse_zero() {
+        let c = parse("insecure_plain_http = true\n").expect("valid");
+        assert_eq!(c.connections.max, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(c.connections.header_read_timeout, Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS));
+        let c =
+            parse("insecure_plain_http = true\n[connections]\nmax = 8\nbody_read_timeout_secs = 3\n").expect("valid");
+        assert_eq!((c.connections.max, c.connections.body_read_timeout), (8, Duration::from_secs(3)));
+        for bad in [
+            "max = 0",
+            "header_read_timeout_secs = 0",
+            "body_read_timeout_secs = 0",
+            "idle_timeout_secs = 0",
+            "idle_secs = 5",
+        ] {
+            assert!(parse(&format!("insecure_plain_http = true\n[connections]\n{bad}\n")).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod commands;
 pub mod config;
+pub mod connections;
 pub mod inbox;
 pub mod ingest;
 pub mod metrics;

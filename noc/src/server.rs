@@ -2,6 +2,7 @@
 //! (or plain HTTP on loopback when configured), runs housekeeping, and shuts down gracefully on SIGTERM/SIGINT:
 //! the listener stops accepting, in-flight requests finish (their applies commit and are acknowledged),
 //! then the store's writer drains its queue and stops.
+//! Connection count and slow clients are bounded by `connections.rs` (`[connections]` in `noc.toml`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::connections::CappedAddr;
 use crate::ingest::rate_limit::RateLimiter;
 use crate::state::AppState;
 use crate::store::{Store, StoreOptions};
@@ -74,8 +76,10 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let listen = config.listen;
     let tls = config.tls.clone();
+    let limits = config.connections;
     let state = build_state(config, cancel.clone())?;
-    let app = build_router(state.clone());
+    let app = build_router(state.clone())
+        .layer(axum::middleware::from_fn_with_state(limits.body_read_timeout, crate::connections::body_deadline));
 
     // Housekeeping: one task, stops with the cancel token.
     {
@@ -106,7 +110,7 @@ pub async fn run(
         });
     }
 
-    let handle = axum_server::Handle::new();
+    let handle = axum_server::Handle::<CappedAddr>::new();
     {
         let handle = handle.clone();
         let cancel = cancel.clone();
@@ -119,12 +123,20 @@ pub async fn run(
         let handle = handle.clone();
         let tls_on = tls.is_some();
         tokio::spawn(async move {
-            if let Some(addr) = handle.listening().await {
-                tracing::info!(%addr, tls = tls_on, "noc listening");
+            if let Some(CappedAddr { addr, max, .. }) = handle.listening().await {
+                tracing::info!(%addr, tls = tls_on, max_connections = max, "noc listening");
                 on_listening(addr);
             }
         });
     }
+    let mut server = axum_server::Server::bind(CappedAddr { addr: listen, max: limits.max, idle: limits.idle_timeout })
+        .handle(handle);
+    // hyper enforces its header read timeout only with a timer; without one it is silently off.
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
     let served = match &tls {
         Some(paths) => {
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -137,11 +149,13 @@ pub async fn run(
                         paths.key.display()
                     )
                 })?;
-            axum_server::bind_rustls(listen, rustls_config).handle(handle).serve(app.into_make_service()).await
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls_config)
+                .handshake_timeout(limits.header_read_timeout);
+            server.acceptor(acceptor).serve(app.into_make_service()).await
         }
         None => {
             tracing::warn!(%listen, "serving plain HTTP on loopback (insecure_plain_http = true)");
-            axum_server::bind(listen).handle(handle).serve(app.into_make_service()).await
+            server.serve(app.into_make_service()).await
         }
     };
     cancel.cancel();
