@@ -13,6 +13,9 @@
 //!   as malformed, moves to `rejected/` with `<name>.reason` beside it.
 //! - A frame that arrived before its predecessor (gap) or needs a base the NOC lacks stays where it is and
 //!   is retried on the next scan; after `give_up_after_secs` it is rejected with the reason.
+//! - Anything else named `*.opf` (a symlink, directory, FIFO or device) is rejected unread: the inbox never
+//!   follows a link, so a link planted in the inbox cannot make it read outside (checked again on the opened
+//!   file, against a swap after listing).
 //! - The directory is trusted: whoever can write into it speaks for the location named in the frame
 //!   (there is no bearer token on a file). Protect it with file permissions.
 
@@ -135,12 +138,17 @@ pub async fn run(store: Store, cfg: InboxConfig, cancel: CancellationToken) {
 /// Applies every ready file once, in name order.
 pub async fn scan_once(store: &Store, cfg: &InboxConfig) -> ScanReport {
     let mut report = ScanReport::default();
-    let mut names: Vec<String> = match std::fs::read_dir(&cfg.dir) {
+    // Names come from readdir, so each is one path component: `../x` or `/x` cannot occur, and the inbox
+    // only ever joins them onto its own directories.
+    let mut names: Vec<(String, bool)> = match std::fs::read_dir(&cfg.dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| !n.starts_with('.') && n.ends_with(".opf"))
+            .filter_map(|e| {
+                // `file_type` does not follow symlinks: a link is never a regular file here.
+                let regular = e.file_type().is_ok_and(|t| t.is_file());
+                e.file_name().into_string().ok().map(|n| (n, regular))
+            })
+            .filter(|(n, _)| !n.starts_with('.') && n.ends_with(".opf"))
             .collect(),
         Err(e) => {
             tracing::warn!(dir = %cfg.dir.display(), error = %e, "cannot read the inbox");
@@ -148,7 +156,17 @@ pub async fn scan_once(store: &Store, cfg: &InboxConfig) -> ScanReport {
         }
     };
     names.sort();
-    for name in names {
+    for (name, regular) in names {
+        if !regular {
+            // A symlink (which could point outside the inbox), directory, FIFO or device: never opened.
+            reject(
+                cfg,
+                &name,
+                "not a regular file (a symlink, directory or special file); the inbox never follows links",
+            );
+            report.rejected += 1;
+            continue;
+        }
         let path = cfg.dir.join(&name);
         let bytes = match read_capped(&path, u64::from(cfg.limits.max_payload) + 4096) {
             Ok(b) => b,
@@ -211,12 +229,30 @@ pub async fn scan_once(store: &Store, cfg: &InboxConfig) -> ScanReport {
     report
 }
 
+/// Reads a regular file of at most `cap` bytes. The file may be swapped for a symlink or a FIFO after the
+/// directory was listed, so the checks are made on the opened descriptor: `O_NOFOLLOW` refuses a link,
+/// `O_NONBLOCK` keeps a FIFO from blocking the scan, and the read stops at `cap` even if the file grows.
 fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
-    let len = std::fs::metadata(path).map_err(|e| format!("stat: {e}"))?.len();
-    if len > cap {
-        return Err(format!("file is {len} bytes, over the frame limit of {cap}"));
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("open (symlinks are not followed): {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("stat: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file; the inbox never follows links".into());
     }
-    std::fs::read(path).map_err(|e| format!("read: {e}"))
+    if meta.len() > cap {
+        return Err(format!("file is {} bytes, over the frame limit of {cap}", meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1).read_to_end(&mut bytes).map_err(|e| format!("read: {e}"))?;
+    if bytes.len() as u64 > cap {
+        return Err(format!("file grew over the frame limit of {cap} bytes while being read"));
+    }
+    Ok(bytes)
 }
 
 fn done(cfg: &InboxConfig, name: &str) {
@@ -228,7 +264,21 @@ fn done(cfg: &InboxConfig, name: &str) {
 fn reject(cfg: &InboxConfig, name: &str, why: &str) {
     tracing::warn!(file = name, why, "inbox file rejected");
     let rejected = cfg.dir.join("rejected");
-    let _ = std::fs::write(rejected.join(format!("{name}.reason")), format!("{why}\n"));
+    // O_NOFOLLOW: a planted `rejected/<name>.reason` symlink must not make the NOC write outside the inbox.
+    let reason = {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(rejected.join(format!("{name}.reason")))
+            .and_then(|mut f| f.write_all(format!("{why}\n").as_bytes()))
+    };
+    if let Err(e) = reason {
+        tracing::error!(file = name, error = %e, "cannot write the reason file beside a rejected file");
+    }
     if let Err(e) = std::fs::rename(cfg.dir.join(name), rejected.join(name)) {
         tracing::error!(file = name, error = %e, "cannot move a rejected file to rejected/");
     }
