@@ -5,5 +5,6 @@ mod delivery_spool;
 mod delivery_support;
 mod delivery_tls;
 mod noc_crash;
+mod security_matrix;
 mod snmp_northbound;
 mod snmp_traps;
