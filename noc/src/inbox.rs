@@ -287,3 +287,29 @@ fn reject(cfg: &InboxConfig, name: &str, why: &str) {
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_capped_refuses_links_and_special_files_and_stops_at_the_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = dir.path().join("outside.opf");
+        std::fs::write(&outside, b"secret").expect("write");
+        let link = dir.path().join("link.opf");
+        std::os::unix::fs::symlink(&outside, &link).expect("symlink");
+        let err = read_capped(&link, 1024).expect_err("a symlink is not followed");
+        assert!(err.contains("symlinks are not followed"), "{err}");
+
+        // A FIFO would block a plain open until a writer appears; O_NONBLOCK plus the type check refuse it.
+        let fifo = dir.path().join("fifo.opf");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: mkfifo(3) reads a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        assert!(read_capped(&fifo, 1024).expect_err("a FIFO is refused").contains("not a regular file"));
+
+        assert_eq!(read_capped(&outside, 6).expect("at the cap"), b"secret");
+        assert!(read_capped(&outside, 5).expect_err("over the cap").contains("over the frame limit"));
+    }
+}
