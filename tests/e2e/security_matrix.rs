@@ -773,3 +773,37 @@ fn satellite_refuses_a_noc_certificate_it_does_not_trust() {
     let delivered = m.api("/api/v1/events?location=FRA1&limit=1000")["items"].as_array().map_or(0, Vec::len);
     assert!(delivered as u64 >= spooled, "{delivered} of {spooled} delivered");
 }
+
+#[test]
+fn satellite_refuses_plain_http_to_a_noc_off_loopback() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = SpoolConfig { max_bytes: 64 << 20, max_age: None, segment_bytes: 1 << 20, fsync: true };
+    let check = |url: &str| {
+        let sat = Sat::new(&dir.path().join("sat"), url, spool.clone());
+        Command::new(bin("satellite")).arg("--config").arg(&sat.config).arg("check-config").output().expect("check")
+    };
+    // 192.0.2.0/24 is TEST-NET-1: nothing is sent anywhere, the config is refused before any connection.
+    let out = check("http://192.0.2.10:8443");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "plain HTTP off loopback must not validate: {stderr}");
+    assert!(stderr.contains("not loopback") && stderr.contains("https://"), "says why and what to do: {stderr}");
+    for ok in ["http://127.0.0.1:8443", "http://[::1]:8443", "http://localhost:8443", "https://192.0.2.10:8443"] {
+        let out = check(ok);
+        assert!(out.status.success(), "{ok}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn plain_http_to_the_tls_port_is_not_served() {
+    let m = Matrix::start(true, "");
+    let before = m.state();
+    // The operator token and a request in clear: the NOC must not answer in HTTP, let alone serve it.
+    let mut s = TcpStream::connect(("127.0.0.1", m.port())).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    write!(s, "GET /api/v1/objects HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {API}\r\n\r\n").expect("send");
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    assert!(!answer.starts_with(b"HTTP/"), "answered in clear: {}", String::from_utf8_lossy(&answer));
+    assert_eq!(m.state(), before, "nothing applied");
+    m.legit_is_served();
+}

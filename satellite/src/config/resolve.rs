@@ -326,6 +326,16 @@ impl Loader {
                     format!("[noc] urls: `{url}` is not an http(s) URL"),
                     "write it as https://noc.example:8443",
                 );
+            } else if plain_http_off_loopback(url) {
+                // The bearer key and every frame would cross the network in clear; the NOC refuses plain HTTP off
+                // loopback for the same reason.
+                let l = line(self, url);
+                self.err(
+                    0,
+                    l,
+                    format!("[noc] urls: `{url}` is plain HTTP to a host that is not loopback"),
+                    "use https:// (plain http:// is only for 127.0.0.1, ::1 or localhost)",
+                );
             }
         }
         if let Some(pin) = &raw.pinned_cert_sha256 {
@@ -945,5 +955,22 @@ impl Loader {
             flap_detection: c.flap_detection.unwrap_or(true),
             parents: Vec::new(),
         })
+    }
+}
+
+/// True for an `http://` URL whose host is not loopback (127.0.0.0/8, ::1, localhost).
+fn plain_http_off_loopback(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else { return false };
+    if u.scheme() != "http" {
+        return false;
+    }
+    match u.host_str() {
+        Some(h) if h.eq_ignore_ascii_case("localhost") => false,
+        Some(h) => !h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
     }
 }
