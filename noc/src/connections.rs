@@ -28,7 +28,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -184,25 +183,10 @@ impl AsyncWrite for CappedStream {
 /// On expiry the handler's body read fails (so it applies nothing) and the answer becomes 408 with the
 /// connection closed.
 pub async fn body_deadline(State(timeout): State<Duration>, req: Request, next: Next) -> Response {
-    let deadline = tokio::time::Instant::now() + timeout;
     let expired = Arc::new(AtomicBool::new(false));
     let (parts, body) = req.into_parts();
-    let flag = expired.clone();
-    let stream = futures_util::stream::unfold(Some(body.into_data_stream()), move |rest| {
-        let flag = flag.clone();
-        async move {
-            let mut data = rest?;
-            match tokio::time::timeout_at(deadline, data.next()).await {
-                Ok(Some(chunk)) => Some((chunk, Some(data))),
-                Ok(None) => None,
-                Err(_) => {
-                    flag.store(true, Ordering::Relaxed);
-                    Some((Err(axum::Error::new(BodyTimedOut)), None))
-                }
-            }
-        }
-    });
-    let response = next.run(Request::from_parts(parts, Body::from_stream(stream))).await;
+    let body = DeadlineBody { inner: body, deadline: Box::pin(tokio::time::sleep(timeout)), expired: expired.clone() };
+    let response = next.run(Request::from_parts(parts, Body::new(body))).await;
     if !expired.load(Ordering::Relaxed) {
         return response;
     }
@@ -215,6 +199,41 @@ pub async fn body_deadline(State(timeout): State<Duration>, req: Request, next: 
         .into_response();
     r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
+}
+
+/// A request body that fails once its deadline passes. It keeps the inner body's size hint, so a declared
+/// `Content-Length` over a route's limit is still refused (413) before any of it is read.
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    expired: Arc<AtomicBool>,
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            self.expired.store(true, Ordering::Relaxed);
+            return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 #[derive(Debug)]

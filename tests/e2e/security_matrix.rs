@@ -373,8 +373,19 @@ fn with_raw_len(mut frame: Vec<u8>, raw_len: u32) -> Vec<u8> {
 
 #[test]
 fn oversized_and_decompression_bomb_bodies_are_refused() {
-    let m = Matrix::start(true, "[limits]\nmax_body_bytes = 65536\nmax_decompressed_bytes = 1048576\n");
+    // Plain HTTP, so that a raw request can declare a body it never sends; body limits sit above TLS.
+    let m = Matrix::start(false, "[limits]\nmax_body_bytes = 65536\nmax_decompressed_bytes = 1048576\n");
     let before = m.state();
+    // A declared 1 GB body is refused from its Content-Length, before any of it is read (or waited for).
+    let mut s = TcpStream::connect(("127.0.0.1", m.port())).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    let head = frame_request(&[]);
+    let head = String::from_utf8(head).expect("ascii").replace("Content-Length: 0", "Content-Length: 1000000000");
+    s.write_all(head.as_bytes()).expect("send head");
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).expect("an answer before the body");
+    let status = String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_string();
+    assert!(status.contains(" 413"), "declared oversized body: {status}");
     // Incompressible output: the payload itself is over 64 KiB.
     let noise: String = (0..200_000).map(|_| char::from(b'a' + rand::random::<u8>() % 26)).collect();
     let big = snapshot_frame("FRA1", 1, 1, &["big"], &noise).encode().expect("encode");

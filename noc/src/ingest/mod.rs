@@ -34,6 +34,8 @@ pub fn router(config: &Config) -> Router<AppState> {
         .route("/api/v1/frames", post(frames))
         .route("/api/v1/enroll", post(enroll::enroll))
         .layer(DefaultBodyLimit::max(max_body))
+        // Refuses a declared Content-Length over the limit at once (413), instead of reading up to the limit first.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
 }
 
 fn text(status: StatusCode, msg: impl Into<String>) -> Response {
