@@ -71,6 +71,7 @@ fn bad_values_are_reported_with_hints() {
         ("[[services]]\nname = \"s\"\nhost_groups = [\"none\"]\ncheck_command = \"x\"\n", "group"),
         ("[[hosts]]\nname = \"a\"\n[[hosts]]\nname = \"a\"\n", "defined twice"),
         ("[noc]\nurls = [\"ftp://x\"]\n", "http"),
+        ("[noc]\nurls = [\"http://192.0.2.10:8443\"]\n", "not loopback"),
         ("[noc]\nship_cron = \"every tuesday\"\n", "ship_cron"),
         ("[spool]\nmax_bytes = \"12 parsecs\"\n", "size unit"),
         (
