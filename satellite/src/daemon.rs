@@ -239,6 +239,7 @@ async fn status_loop(
             spool: (&spool.stats()).into(),
             sender: sender.as_ref().map(|s| (&*s.lock().unwrap_or_else(|p| p.into_inner())).into()),
         };
+        crate::metrics::record_delivery(&status, status.written_ms);
         let path = state_dir.join(STATUS_FILE);
         if let Ok(bytes) = serde_json::to_vec_pretty(&status) {
             let _ = tokio::task::spawn_blocking(move || crate::spool::write_status_file(&path, &bytes)).await;

@@ -6,6 +6,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod engine;
+pub mod metrics;
 pub mod oneshot;
 pub mod outbox;
 pub mod scheduler;

@@ -295,6 +295,9 @@ async fn run(config_path: &Path, state_dir_flag: Option<&Path>, args: RunArgs) -
     let config = Arc::new(config);
     let cancel = CancellationToken::new();
     spawn_signal_handlers(cancel.clone());
+    if let Some(addr) = config.metrics.listen {
+        outpost_satellite::metrics::serve(addr, cancel.clone()).await?;
+    }
     let settings = daemon::DeliverySettings::from_config(&config, args.no_fsync)?;
     let engine: Arc<OnceLock<EngineHandle>> = Arc::new(OnceLock::new());
     let slot = engine.clone();

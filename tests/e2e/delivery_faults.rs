@@ -7,7 +7,9 @@ use outpost_satellite::spool::SpoolConfig;
 use outpost_tests::proxy::{Fault, FaultProxy};
 use outpost_tests::{free_port, wait_for};
 
-use crate::delivery_support::{Noc, Sat, assert_exactly_once, assert_state_equal, kill9, snapshot, terminate};
+use crate::delivery_support::{
+    Noc, Sat, assert_exactly_once, assert_state_equal, kill9, metric, scrape_metrics, snapshot, terminate,
+};
 
 fn spool_cfg() -> SpoolConfig {
     SpoolConfig { max_bytes: 256 << 20, max_age: None, segment_bytes: 256 << 10, fsync: true }
@@ -17,17 +19,34 @@ fn spool_cfg() -> SpoolConfig {
 fn noc_down_then_up_delivers_everything_once_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let sat = Sat::new(dir.path(), &format!("http://127.0.0.1:{port}"), spool_cfg());
+    let metrics_port = free_port();
+    // The extra lines end the [noc] table and open [metrics], the daemon's Prometheus listener.
+    let sat = Sat::with_noc_options(
+        dir.path(),
+        &format!("http://127.0.0.1:{port}"),
+        spool_cfg(),
+        &format!("[metrics]\nlisten = \"127.0.0.1:{metrics_port}\""),
+    );
     sat.fill(0, 3000, 100);
-    // The NOC is down: the daemon retries with backoff while the spool holds everything.
+    // The NOC is down: the daemon retries with backoff while the spool holds everything, and says so.
     let daemon = sat.run();
-    std::thread::sleep(Duration::from_millis(1500));
+    // 3000 filled plus the daemon's own lifecycle events.
+    wait_for("metrics: 3000+ pending, NOC unreachable", Duration::from_secs(30), || {
+        let m = scrape_metrics(metrics_port)?;
+        let pending = metric(&m, "outpost_spool_pending_events")?;
+        (pending >= 3000.0 && metric(&m, "outpost_noc_reachable") == Some(0.0)).then_some(())
+    });
     // `ship` beside a running daemon refuses clearly (exit 3) instead of racing it for the spool.
     let beside = sat.ship(5);
     assert_eq!(beside.status.code(), Some(3), "{}", String::from_utf8_lossy(&beside.stderr));
     assert!(String::from_utf8_lossy(&beside.stderr).contains("daemon"));
     let noc = Noc::start(dir.path(), port, None);
     wait_for("delivery after the NOC came up", Duration::from_secs(60), || (noc.events().len() >= 3000).then_some(()));
+    wait_for("metrics: spool drained, NOC reachable", Duration::from_secs(30), || {
+        let m = scrape_metrics(metrics_port)?;
+        (metric(&m, "outpost_spool_pending_events") == Some(0.0) && metric(&m, "outpost_noc_reachable") == Some(1.0))
+            .then_some(())
+    });
     terminate(daemon);
     // The daemon shipped the engine's (empty) snapshot; a site snapshot now must replace it exactly.
     let snap = snapshot(50, 1);

@@ -23,6 +23,7 @@ use outpost_format::model::ObjectConfig;
 pub use command::CommandLine;
 pub use error::{ConfigError, ConfigErrors};
 
+use crate::metrics::MetricsConfig;
 use crate::traps::TrapConfig;
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/outpost-satellite";
@@ -59,6 +60,8 @@ pub struct Config {
     pub spool: SpoolSettings,
     /// Parsed here, validated with `TrapConfig::validate`; the trap receiver owns its meaning.
     pub traps: TrapConfig,
+    /// `[metrics]`: the `/metrics` listener of `satellite run`.
+    pub metrics: MetricsConfig,
     pub engine: EngineConfig,
     /// Shared with the engine's table (`Arc`), so each object's definition exists once in memory.
     pub hosts: Vec<Arc<CheckDef>>,

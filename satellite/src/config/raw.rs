@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::metrics::MetricsConfig;
 use crate::traps::TrapConfig;
 
 /// A duration written as whole seconds (`60`) or in words (`"1m"`, `"90s"`, `"1h 30m"`).
@@ -54,6 +55,7 @@ pub struct RawFile {
     pub noc: Option<RawNoc>,
     pub spool: Option<RawSpool>,
     pub traps: Option<TrapConfig>,
+    pub metrics: Option<MetricsConfig>,
     pub engine: Option<RawEngine>,
     /// `$USER1$`..`$USER256$`: plugin directory and secrets, as Nagios's `resource.cfg`.
     #[serde(default)]

@@ -167,6 +167,7 @@ impl Loader {
         let mut noc = None;
         let mut spool = None;
         let mut traps = None;
+        let mut metrics = None;
         let mut engine = None;
         let mut macros: BTreeMap<String, String> = BTreeMap::new();
         let mut commands: BTreeMap<String, (usize, String)> = BTreeMap::new();
@@ -201,6 +202,7 @@ impl Loader {
             once!(noc, raw.noc, file, "[noc]");
             once!(spool, raw.spool, file, "[spool]");
             once!(traps, raw.traps.map(|t| (file, t)), file, "[traps");
+            once!(metrics, raw.metrics.map(|m| (file, m)), file, "[metrics]");
             once!(engine, raw.engine.map(|e| (file, e)), file, "[engine]");
             once!(host_defaults, raw.defaults.host, file, "[defaults.host]");
             once!(service_defaults, raw.defaults.service, file, "[defaults.service]");
@@ -286,6 +288,21 @@ impl Loader {
             }
             None => TrapConfig::default(),
         };
+        let metrics = match metrics {
+            Some((file, m)) => {
+                if let Err(e) = m.validate() {
+                    let line = self.sources[file].line_containing("[metrics]");
+                    self.err(
+                        file,
+                        line,
+                        format!("[metrics]: {e:#}"),
+                        "see the [metrics] section of docs/satellite-config.md",
+                    );
+                }
+                m
+            }
+            None => MetricsConfig::default(),
+        };
         let engine = self.build_engine(engine);
 
         let ctx = Templates {
@@ -306,6 +323,7 @@ impl Loader {
             noc,
             spool,
             traps,
+            metrics,
             engine,
             hosts,
             services,
