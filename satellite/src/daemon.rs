@@ -3,6 +3,8 @@
 //!
 //! Shutdown order: the edges (engine, traps, ship schedule, sender) watch the cancel token; the spool writer
 //! stops when the last [`EventSink`] is dropped, after answering everything queued, so no produced event is lost.
+//! The engine drops its sink as soon as its tasks have ended (running checks are abandoned at cancel), so the
+//! writer normally finishes within milliseconds; [`WRITER_GRACE`] only bounds a producer that misbehaves.
 //!
 //! Delivery status for `satellite status` is written every couple of seconds to `<state_dir>/delivery.json`
 //! (atomically), because the spool is locked by the daemon and `status` is another process.

@@ -10,6 +10,11 @@
 //!
 //! Events are emitted after the table lock is released, in the order the table produced them.
 //! The lock is a `std::sync::Mutex`: it is never held across `.await`.
+//!
+//! Shutdown (cancel): the scheduler stops launching, running checks are abandoned (their plugins killed; the
+//! checks run again after a restart), retention is written once more, and then the engine drops its
+//! [`EventSink`], so the spool writer can finish as soon as the engine is done rather than waiting for every
+//! [`EngineHandle`] clone (control socket, `main`) to go away. Events emitted after that are refused.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,7 +52,8 @@ pub struct EngineHandle {
 
 struct Shared {
     table: Mutex<Table>,
-    sink: EventSink,
+    /// `None` once the engine has stopped (see the module comment on shutdown).
+    sink: Mutex<Option<EventSink>>,
     state_dir: PathBuf,
     /// Wakes the scheduler when something became due earlier than it planned for.
     wake: Notify,
@@ -128,7 +134,7 @@ impl Engine {
         let n_permits = config.engine.max_concurrent_checks;
         let shared = Arc::new(Shared {
             table: Mutex::new(table),
-            sink,
+            sink: Mutex::new(Some(sink)),
             state_dir: state_dir.to_path_buf(),
             wake: Notify::new(),
             permits: Arc::new(Semaphore::new(n_permits)),
@@ -145,11 +151,17 @@ impl Engine {
         unsafe {
             libc::malloc_trim(0);
         }
+        check::reaper::start();
         let handle = EngineHandle { shared: shared.clone(), tracker: TaskTracker::new() };
         handle.tracker.spawn(scheduler_loop(shared.clone(), handle.tracker.clone()));
         handle.tracker.spawn(ticker_loop(shared.clone()));
         handle.tracker.spawn(retention_loop(shared.clone()));
         handle.tracker.close();
+        let (stopped, tracker) = (shared, handle.tracker.clone());
+        tokio::spawn(async move {
+            tracker.wait().await;
+            stopped.sink.lock().unwrap_or_else(|p| p.into_inner()).take();
+        });
         Ok(handle)
     }
 }
@@ -349,8 +361,13 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Table> {
 
 async fn emit_all(shared: &Shared, events: Vec<EventKind>) {
     let now = now_ms();
+    let sink = shared.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let Some(sink) = sink else {
+        tracing::warn!(events = events.len(), "the engine has stopped; events not recorded");
+        return;
+    };
     for ev in events {
-        if let Err(e) = shared.sink.emit(now, ev).await {
+        if let Err(e) = sink.emit(now, ev).await {
             tracing::warn!(error = %e, "event not recorded");
         }
     }
@@ -400,7 +417,11 @@ async fn scheduler_loop(shared: Arc<Shared>, tracker: TaskTracker) {
                         shell: &shell,
                         is_host: launch.def.is_host(),
                     };
-                    check::run(command, opts).await
+                    // At shutdown, dropping the run kills the plugin: a 60 s timeout must not hold up the exit.
+                    tokio::select! {
+                        outcome = check::run(command, opts) => outcome,
+                        _ = shared.cancel.cancelled() => return,
+                    }
                 };
                 drop(permit);
                 let events = {

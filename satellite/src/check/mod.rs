@@ -1,8 +1,9 @@
 //! Running one check per the Nagios plugin API: spawn the plugin, read its stdout (capped), wait with a
 //! timeout, and turn exit code and output into a [`CheckOutcome`].
 //!
-//! - The plugin runs in its own process group; on timeout the whole group gets SIGKILL, so children the
-//!   plugin forked die with it.
+//! - The plugin runs in its own process group; on timeout the whole group gets SIGKILL, and so does every
+//!   descendant that left the group (`setsid`), so children the plugin forked die with it. A run that is
+//!   abandoned (engine shutdown) kills the same way. What a plugin leaves behind is reaped by [`reaper`].
 //! - Direct commands are spawned without a shell (`std::process::Command`, which uses posix_spawn on
 //!   Linux); only command lines that need one go through `sh -c` (see `config::command`).
 //! - Only stdout is read, as the plugin API says; stderr goes to /dev/null.
@@ -19,6 +20,8 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
 use crate::config::CommandLine;
+
+pub mod reaper;
 
 /// After the plugin exits, how long to keep reading output that is still in flight.
 /// A grandchild that keeps the pipe open longer is killed with the group.
@@ -65,7 +68,7 @@ pub async fn run(command: &CommandLine, opts: RunOptions<'_>) -> CheckOutcome {
     };
     // process_group(0) is supported by posix_spawn (POSIX_SPAWN_SETPGROUP), so it keeps the fast path.
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).process_group(0).kill_on_drop(true);
-    let mut child = match cmd.spawn() {
+    let child = match reaper::spawn(&mut cmd) {
         Ok(c) => c,
         Err(e) => {
             let hint = if e.kind() == std::io::ErrorKind::NotFound {
@@ -81,7 +84,8 @@ pub async fn run(command: &CommandLine, opts: RunOptions<'_>) -> CheckOutcome {
             );
         }
     };
-    let pgid = child.id().and_then(|p| i32::try_from(p).ok());
+    let mut tracked = Tracked { pid: child.id(), child, finished: false };
+    let child = &mut tracked.child;
     let mut stdout = child.stdout.take();
     let mut buf: Vec<u8> = Vec::with_capacity(256);
     let mut truncated = false;
@@ -120,8 +124,9 @@ pub async fn run(command: &CommandLine, opts: RunOptions<'_>) -> CheckOutcome {
     let (status, lingering) = match tokio::time::timeout(opts.timeout, run).await {
         Ok(done) => done,
         Err(_) => {
-            kill_group(pgid);
-            let _ = child.wait().await;
+            tracked.kill();
+            let _ = tracked.child.wait().await;
+            tracked.finished = true;
             let what = if opts.is_host { "Host" } else { "Service" };
             let mut outcome = synthetic(
                 opts.timeout_state,
@@ -133,9 +138,10 @@ pub async fn run(command: &CommandLine, opts: RunOptions<'_>) -> CheckOutcome {
             return outcome;
         }
     };
+    tracked.finished = true;
     if lingering {
         // The plugin exited but something it started still holds its stdout: don't leave it running.
-        kill_group(pgid);
+        tracked.kill();
     }
     let status = match status {
         Some(Ok(s)) => s,
@@ -155,11 +161,30 @@ fn keep(buf: &mut Vec<u8>, data: &[u8], max: usize, truncated: &mut bool) {
     buf.extend_from_slice(&data[..data.len().min(room)]);
 }
 
-fn kill_group(pgid: Option<i32>) {
-    if let Some(pgid) = pgid.filter(|&p| p > 1) {
-        // SAFETY: killpg has no memory-safety preconditions; pgid is the group we created for the plugin.
-        unsafe {
-            libc::killpg(pgid, libc::SIGKILL);
+/// A spawned plugin until its run ends. Dropped before the run finished (abandoned at shutdown), it kills
+/// the plugin; either way it hands the pid over to the orphan sweeper.
+struct Tracked {
+    child: tokio::process::Child,
+    pid: Option<u32>,
+    finished: bool,
+}
+
+impl Tracked {
+    /// Kills the plugin's process group, and while the plugin is not reaped yet (so its pid is still
+    /// its own) also its descendants that left the group.
+    fn kill(&self) {
+        let Some(pid) = self.pid else { return };
+        if self.child.id().is_some() { reaper::kill_tree(pid) } else { reaper::kill_group(pid) }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.kill();
+        }
+        if let Some(pid) = self.pid {
+            reaper::forget(pid);
         }
     }
 }

@@ -5,6 +5,7 @@ mod config_errors;
 mod operator;
 mod plugins;
 mod retention;
+mod shutdown;
 mod timeout;
 
 use std::path::{Path, PathBuf};
