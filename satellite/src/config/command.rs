@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 /// How to start a check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CommandLine {
     /// Spawned directly: `argv[0]` is the program.
     Direct { argv: Vec<String> },

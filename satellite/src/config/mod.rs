@@ -10,6 +10,7 @@
 
 pub mod command;
 pub mod error;
+mod intern;
 pub mod raw;
 mod resolve;
 
@@ -117,10 +118,10 @@ pub struct EngineConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckDef {
     pub key: ObjectKey,
-    /// What the snapshot shows as configuration.
-    pub config: ObjectConfig,
-    /// `None` for a host without a check command: it is assumed UP, as in Nagios.
-    pub command: Option<CommandLine>,
+    /// What the snapshot shows as configuration; shared by every object whose configuration is equal.
+    pub config: Arc<ObjectConfig>,
+    /// `None` for a host without a check command: it is assumed UP, as in Nagios. Shared like `config`.
+    pub command: Option<Arc<CommandLine>>,
     pub check_interval: Duration,
     pub retry_interval: Duration,
     pub timeout: Duration,

@@ -11,6 +11,7 @@ use outpost_format::naming;
 
 use super::command::{MacroContext, expand_macros, parse_command_line};
 use super::error::{ConfigError, ConfigErrors, SourceFile, file_error};
+use super::intern::Interner;
 use super::raw::{RawBytes, RawDuration, RawFile, RawHost, RawService};
 use super::*;
 
@@ -315,8 +316,9 @@ impl Loader {
         };
         let hosts = self.build_hosts(hosts, &ctx);
         let services = self.build_services(services, &hosts, &ctx);
-        let hosts = hosts.into_iter().map(std::sync::Arc::new).collect();
-        let services = services.into_iter().map(std::sync::Arc::new).collect();
+        let mut shared = Interner::default();
+        let hosts = hosts.into_iter().map(|d| Arc::new(shared.share(d))).collect();
+        let services = services.into_iter().map(|d| Arc::new(shared.share(d))).collect();
         Some(Config {
             location,
             state_dir,
@@ -636,10 +638,11 @@ impl Loader {
             };
             let key = ObjectKey::host(name.clone());
             if let Some(mut def) = self.build_common(file, line, key, common, macro_ctx, t) {
-                def.config.display_name = alias.clone();
-                def.config.address = address.clone();
-                def.config.groups = h.groups.clone().unwrap_or_default();
-                def.config.custom_vars = vars.clone();
+                let config = Arc::make_mut(&mut def.config);
+                config.display_name = alias.clone();
+                config.address = address.clone();
+                config.groups = h.groups.clone().unwrap_or_default();
+                config.custom_vars = vars.clone();
                 def.parents = h.parents.clone().unwrap_or_default();
                 out.push(def);
             }
@@ -804,9 +807,10 @@ impl Loader {
                 let Some(mut def) = self.build_common(file, line, key, common, macro_ctx, t) else {
                     break;
                 };
-                def.config.display_name = s.display_name.clone().unwrap_or_else(|| name.clone());
-                def.config.groups = s.groups.clone().unwrap_or_default();
-                def.config.custom_vars = svc_vars.clone();
+                let config = Arc::make_mut(&mut def.config);
+                config.display_name = s.display_name.clone().unwrap_or_else(|| name.clone());
+                config.groups = s.groups.clone().unwrap_or_default();
+                config.custom_vars = svc_vars.clone();
                 out.push(def);
             }
         }
@@ -963,8 +967,8 @@ impl Loader {
         };
         Some(CheckDef {
             key,
-            config,
-            command,
+            config: Arc::new(config),
+            command: command.map(Arc::new),
             check_interval,
             retry_interval,
             timeout,

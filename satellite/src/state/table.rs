@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use outpost_format::event::NotificationType;
-use outpost_format::model::{Acknowledgement, Comment, Downtime, Object, StateType, Status};
+use outpost_format::model::{Acknowledgement, Comment, Downtime, Object, ObjectConfig, StateType, Status};
 use outpost_format::{EventKind, ObjectKey, Snapshot, UnixMillis};
 
 use super::machine::{self, CheckInput, Context};
@@ -144,8 +144,8 @@ impl Table {
         for def in config.objects() {
             let idx = self.slots.len() as u32;
             let host_idx = if def.is_host() { idx } else { host_slots.get(&def.key.host).copied().unwrap_or(idx) };
-            let mut obj =
-                Object { config: def.config.clone(), status: fresh_status(def, self.paused), ..Object::default() };
+            // The configuration lives in `def` (shared between objects); snapshots copy it in.
+            let mut obj = Object { status: fresh_status(def, self.paused), ..Object::default() };
             let mut rt = Runtime::default();
             if let Some((status, ack, downtimes, comments, runtime)) = take(def) {
                 obj.status = status;
@@ -330,7 +330,7 @@ impl Table {
                 .iter()
                 .map(|s| {
                     let mut obj = s.obj.clone();
-                    obj.config = s.def.config.clone();
+                    obj.config = ObjectConfig::clone(&s.def.config);
                     (s.def.key.clone(), obj)
                 })
                 .collect(),

@@ -98,8 +98,8 @@ fn the_fixture_config_loads_with_templates_groups_and_macros_applied() {
     assert_eq!(c.services.len(), 7);
     let http = c.services.iter().find(|s| s.key.to_string() == "web1/HTTP").expect("web1/HTTP");
     assert_eq!(
-        http.command,
-        Some(CommandLine::Direct {
+        http.command.as_deref(),
+        Some(&CommandLine::Direct {
             argv: ["/usr/lib/nagios/plugins/check_http", "-I", "127.0.0.1", "-p", "8080", "-u", "/"]
                 .map(String::from)
                 .to_vec()
