@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use outpost_format::frame::{Frame, Payload};
 use outpost_satellite::config::Config;
 use outpost_satellite::engine::Engine;
 use outpost_satellite::outbox::EventSink;
@@ -46,6 +47,10 @@ struct Args {
     /// Tokio worker threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Also write the final snapshot as a full snapshot frame (as the satellite ships it) to this file,
+    /// to compare its size with Nagios's status.dat for the same site.
+    #[arg(long)]
+    frame_out: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -115,6 +120,18 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     let snapshot_ms = snapshot_start.elapsed().as_secs_f64() * 1000.0;
     let hwm = proc_status_kib("VmHWM:");
     let rss = proc_status_kib("VmRSS:");
+    if let Some(path) = &args.frame_out {
+        let checked = snap.objects.values().filter(|o| o.status.last_check > 0).count();
+        let frame = Frame { location: snap.location.clone(), epoch: 1, seq: 1, payload: Payload::Full(snap.clone()) };
+        let bytes = frame.encode().context("encode the full snapshot frame")?;
+        std::fs::write(path, &bytes).with_context(|| format!("write {}", path.display()))?;
+        println!(
+            "full snapshot frame: {} bytes ({} objects, {checked} checked at least once) written to {}",
+            bytes.len(),
+            snap.objects.len(),
+            path.display()
+        );
+    }
     cancel.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(30), engine.join()).await;
 
