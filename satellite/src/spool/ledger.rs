@@ -39,6 +39,20 @@ pub struct Ledger {
     pub quarantined_segments: u64,
     /// Satellite clock of the last acknowledgement that moved a position, Unix ms (0: never).
     pub last_delivery_ms: i64,
+    /// `SpoolOverflow` reports not known to be acknowledged yet, oldest first: a later drop that discards one
+    /// unsent folds its counts into its own report, so the NOC learns of every drop even when a long outage
+    /// drops the reports too. Pruned at each drop (acknowledged ones leave), so it stays a few entries long.
+    #[serde(default)]
+    pub unacked_overflow: Vec<OverflowReport>,
+}
+
+/// Where a `SpoolOverflow` report sits (spool seq) and the counts it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverflowReport {
+    pub spool_seq: u64,
+    pub dropped_events: u64,
+    pub dropped_snapshots: u64,
+    pub dropped_bytes: u64,
 }
 
 impl Ledger {
@@ -56,6 +70,7 @@ impl Ledger {
             dropped_bytes: 0,
             quarantined_segments: 0,
             last_delivery_ms: 0,
+            unacked_overflow: Vec::new(),
         }
     }
 

@@ -33,12 +33,16 @@
 //!
 //! Over `max_bytes`, the pending snapshot goes first (a newer one supersedes it anyway), then the oldest
 //! segments, whole. A sealed segment whose newest event is older than `max_age` is dropped too.
-//! Each drop appends a `Lifecycle::SpoolOverflow` event, so the NOC learns what it will never see.
+//! Each drop appends a `Lifecycle::SpoolOverflow` event, so the NOC learns what it will never see. A drop that
+//! discards earlier reports before they were acknowledged adds their counts to its own (`Ledger::unacked_overflow`),
+//! so the reports that reach the NOC always add up to everything dropped.
 //! The budget is enforced at segment granularity: set `segment_bytes` well below `max_bytes`.
 
 #[cfg(test)]
 mod ack_tests;
 mod ledger;
+#[cfg(test)]
+mod overflow_tests;
 mod record;
 mod segment;
 mod snapshots;
@@ -632,6 +636,7 @@ impl Spool {
         let mut first_dropped = None;
         let mut last_dropped = 0u64;
         let old_offset = g.ledger.seq_offset;
+        let acked_before = g.ledger.acked_seq;
         loop {
             let total = g.segments.values().map(|m| m.len).sum::<u64>() + g.slots.bytes();
             let over_bytes = total > self.cfg.max_bytes;
@@ -679,6 +684,27 @@ impl Spool {
         g.ledger.dropped_snapshots += dropped_snapshots;
         g.ledger.dropped_bytes += dropped_bytes;
         tracing::warn!(dropped_events, dropped_snapshots, dropped_bytes, "spool over budget: dropped the oldest data");
+        // Earlier reports this drop discarded before the NOC acknowledged them are carried forward: otherwise a
+        // long outage (drop after drop) would tell the NOC only about the last drop.
+        let acked_now = g.ledger.acked_seq;
+        for prev in std::mem::take(&mut g.ledger.unacked_overflow) {
+            if prev.spool_seq <= acked_before {
+                continue; // delivered
+            }
+            if first_dropped.is_some() && prev.spool_seq <= acked_now {
+                dropped_events += prev.dropped_events;
+                dropped_snapshots += prev.dropped_snapshots;
+                dropped_bytes += prev.dropped_bytes;
+            } else {
+                g.ledger.unacked_overflow.push(prev);
+            }
+        }
+        g.ledger.unacked_overflow.push(ledger::OverflowReport {
+            spool_seq: g.next_seq,
+            dropped_events,
+            dropped_snapshots,
+            dropped_bytes,
+        });
         let report = Lifecycle::SpoolOverflow {
             dropped_events,
             dropped_snapshots,
