@@ -8,3 +8,4 @@ mod noc_crash;
 mod security_matrix;
 mod snmp_northbound;
 mod snmp_traps;
+mod soak_short;

@@ -1,6 +1,7 @@
 //! A fault-injecting TCP proxy for delivery tests: sits between a satellite and the NOC on 127.0.0.1
-//! and, on command, passes traffic, refuses connections, stalls (a pulled cable: bytes stop, nothing closes),
-//! resets every connection, trickles bytes slowly, or cuts each connection after some bytes (mid-request).
+//! and, on command, passes traffic, refuses connections, stalls (bytes stop, nothing closes), unplugs (a pulled
+//! cable: nothing moves in either direction, not even a close, and new connections hang), resets every
+//! connection, trickles bytes slowly, or cuts each connection after some bytes (mid-request).
 //!
 //! Plain threads, no async: the harness is synchronous and a test has a handful of connections.
 
@@ -19,8 +20,14 @@ pub enum Fault {
     Pass,
     /// Accept and immediately reset new connections (NOC port closed / host down); live ones keep going.
     Refuse,
-    /// Forward nothing and close nothing: bytes wait until the fault changes (a pulled cable).
+    /// Forward nothing and close nothing: bytes wait until the fault changes. A close by either side still
+    /// passes through (as a FIN); for a link that hides even that, use [`Fault::Unplug`].
     Stall,
+    /// A pulled cable: nothing crosses in either direction, not data, not a close (FIN or RST), for live
+    /// connections and new ones alike (a new connection is accepted and then hangs, as a SYN that is never
+    /// answered would). When the fault changes, what was held flows on; a peer that gave up meanwhile then
+    /// sees its close or reset arrive late, as after a real re-plug.
+    Unplug,
     /// Reset every live connection now and every new one (RST).
     Reset,
     /// Forward at most `bytes` every `every`.
@@ -128,24 +135,33 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     reset(&client);
                     continue;
                 }
-                let Ok(server) = TcpStream::connect(shared.target) else {
-                    reset(&client);
-                    continue;
-                };
-                let _ = client.set_nodelay(true);
-                let _ = server.set_nodelay(true);
-                let dead = Arc::new(AtomicBool::new(false));
-                let pairs =
-                    [(client.try_clone(), server.try_clone(), true), (server.try_clone(), client.try_clone(), false)];
-                for (from, to, upstream) in pairs {
-                    if let (Ok(from), Ok(to)) = (from, to) {
-                        let (s, d) = (shared.clone(), dead.clone());
-                        thread::spawn(move || pump(from, to, upstream, s, d));
-                    }
-                }
+                let s = shared.clone();
+                thread::spawn(move || connect(client, s));
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => thread::sleep(Duration::from_millis(5)),
             Err(_) => thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+/// Connects an accepted client to the target and starts the two pumps. While the cable is unplugged the
+/// client just waits: the target must not see a connection the cable could not have carried.
+fn connect(client: TcpStream, shared: Arc<Shared>) {
+    while shared.fault() == Fault::Unplug && !shared.stop.load(Ordering::SeqCst) {
+        thread::sleep(TICK);
+    }
+    let Ok(server) = TcpStream::connect(shared.target) else {
+        reset(&client);
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let dead = Arc::new(AtomicBool::new(false));
+    let pairs = [(client.try_clone(), server.try_clone(), true), (server.try_clone(), client.try_clone(), false)];
+    for (from, to, upstream) in pairs {
+        if let (Ok(from), Ok(to)) = (from, to) {
+            let (s, d) = (shared.clone(), dead.clone());
+            thread::spawn(move || pump(from, to, upstream, s, d));
         }
     }
 }
@@ -168,6 +184,11 @@ fn pump(mut from: TcpStream, mut to: TcpStream, upstream: bool, shared: Arc<Shar
         if shared.stop.load(Ordering::SeqCst) || dead.load(Ordering::SeqCst) || fault == Fault::Reset {
             kill(&from, &to);
             return;
+        }
+        if fault == Fault::Unplug {
+            // Not even a read: reading could notice (and pass on) a close the cable would have hidden.
+            thread::sleep(TICK);
+            continue;
         }
         if pending.is_empty() {
             match from.read(&mut buf) {
