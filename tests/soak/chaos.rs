@@ -148,10 +148,11 @@ impl Chaos {
         }
         if let Some(i) = self.planned.iter().position(|(t, _, _)| *t <= now) {
             let (_, kind, dur) = self.planned[i];
-            let target = if kind == Kind::FillSpool {
-                SMALL_BUDGET_SAT
-            } else {
-                self.rng.range(0, sats.len() as u64 - 1) as usize
+            let target = match kind {
+                Kind::FillSpool => SMALL_BUDGET_SAT,
+                // The long outage goes to a satellite whose budget holds it: it must lose nothing at all.
+                Kind::PulledCable if sats.len() > 1 => self.rng.range(1, sats.len() as u64 - 1) as usize,
+                _ => self.rng.range(0, sats.len() as u64 - 1) as usize,
             };
             if !self.sat_busy[target] {
                 self.planned.remove(i);
