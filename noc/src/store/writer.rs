@@ -206,7 +206,8 @@ fn run_batch(
     };
     let mut replies = Vec::with_capacity(n_jobs);
     let mut frames = 0u64;
-    for job in jobs {
+    let mut jobs = jobs.into_iter();
+    while let Some(job) = jobs.next() {
         if let Err(e) = tx.execute_batch("SAVEPOINT job") {
             tracing::error!(error = %e, "store: savepoint failed");
             reply_of(job).fail("store error");
@@ -242,6 +243,21 @@ fn run_batch(
         if !ok {
             // Its bases were rolled back with it.
             ctx.new_bases.truncate(bases_before);
+        }
+        if tx.is_autocommit() {
+            // SQLite rolled the whole transaction back (disk full, I/O error): every job of this batch so far is
+            // undone, and a further SAVEPOINT would open a new transaction that its RELEASE commits behind our
+            // back. Fail the whole batch; satellites resend and the next batch begins afresh.
+            tracing::error!(
+                "store: the transaction was rolled back by SQLite (disk full or I/O error?); nothing in this batch was applied"
+            );
+            metrics::counter!("outpost_noc_store_batches_rolled_back_total").increment(1);
+            replies.push(reply);
+            let why = "store error: the transaction was rolled back (disk full or I/O error); retry";
+            replies.into_iter().for_each(|r| r.fail(why));
+            jobs.for_each(|j| reply_of(j).fail(why));
+            ctx.garbage.extend(ctx.new_bases.into_iter().map(|b| Box::new(b) as Box<dyn Send>));
+            return ctx.garbage;
         }
         if let Err(e) = tx.execute_batch(end) {
             tracing::error!(error = %e, "store: savepoint end failed");
@@ -287,5 +303,54 @@ fn reply_of(job: Job) -> Reply {
         Job::Release { reply, .. } => Reply::Release(reply, Err(ApplyError::Unavailable(String::new()))),
         Job::Maintain { reply } => Reply::Maintain(reply, Err(ApplyError::Unavailable(String::new()))),
         Job::Raise { reply, .. } => Reply::Raise(reply, Err(ApplyError::Unavailable(String::new()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use outpost_format::event::Lifecycle;
+
+    fn raise(location: &str) -> (Job, oneshot::Receiver<Result<i64, ApplyError>>) {
+        let (reply, rx) = oneshot::channel();
+        let lifecycle = Lifecycle::ConfigChanged { added: 1, changed: 0, removed: 0 };
+        (Job::Raise { location: location.into(), lifecycle, reply }, rx)
+    }
+
+    fn events(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).expect("count events")
+    }
+
+    /// A full disk (here: SQLite's page limit) fails the batch cleanly, and the writer applies again, exactly
+    /// once, as soon as there is room.
+    #[test]
+    fn a_full_store_fails_the_batch_and_the_next_batch_applies_once_there_is_room() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = super::super::open_connection(&dir.path().join("noc.db"), 1024).expect("open");
+        super::super::schema::migrate(&mut conn).expect("migrate");
+        let (changes, _) = broadcast::channel(16);
+        let cache = BaseCache::new(0);
+        let opts = StoreOptions::default();
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).expect("page_count");
+        conn.execute_batch(&format!("PRAGMA max_page_count = {pages}")).expect("cap");
+
+        // Enough events to need new pages: the store is "full".
+        let (jobs, replies): (Vec<_>, Vec<_>) = (0..200).map(|_| raise("FRA1")).unzip();
+        run_batch(&mut conn, &opts, &cache, &changes, jobs);
+        let answers: Vec<_> = replies.into_iter().map(|mut r| r.try_recv().expect("answered")).collect();
+        assert!(answers.iter().any(|a| a.is_err()), "a full store must refuse some of the batch");
+        assert!(conn.is_autocommit(), "no transaction may be left open");
+        let applied = events(&conn);
+        let acked = answers.iter().filter(|a| a.is_ok()).count() as i64;
+        assert_eq!(applied, acked, "exactly the acknowledged jobs are in the store");
+
+        // Room again: the next batch applies in full.
+        conn.execute_batch("PRAGMA max_page_count = 1073741823").expect("uncap");
+        let (jobs, replies): (Vec<_>, Vec<_>) = (0..200).map(|_| raise("FRA1")).unzip();
+        run_batch(&mut conn, &opts, &cache, &changes, jobs);
+        for mut r in replies {
+            assert!(r.try_recv().expect("answered").is_ok());
+        }
+        assert_eq!(events(&conn), applied + 200);
     }
 }
