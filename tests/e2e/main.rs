@@ -4,6 +4,7 @@ mod delivery_faults;
 mod delivery_spool;
 mod delivery_support;
 mod delivery_tls;
+mod noc_backup;
 mod noc_crash;
 mod security_matrix;
 mod snmp_northbound;

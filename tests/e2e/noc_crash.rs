@@ -14,17 +14,17 @@ use outpost_format::{Event, Frame, Limits, Stream};
 use outpost_tests::{bin, free_port, wait_for};
 use sha2::{Digest, Sha256};
 
-const KEY: &str = "crash-test-satellite-key";
-const API: &str = "crash-test-operator-token";
-const EPOCH: u64 = 42;
-const SERVICES: usize = 200;
-const ROUNDS: u64 = 60;
+pub(super) const KEY: &str = "crash-test-satellite-key";
+pub(super) const API: &str = "crash-test-operator-token";
+pub(super) const EPOCH: u64 = 42;
+pub(super) const SERVICES: usize = 200;
+pub(super) const ROUNDS: u64 = 60;
 
-fn sha(s: &str) -> String {
+pub(super) fn sha(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-fn start_noc(config: &Path, port: u16) -> Child {
+pub(super) fn start_noc(config: &Path, port: u16) -> Child {
     let child = Command::new(bin("noc"))
         .args(["serve", "--config"])
         .arg(config)
@@ -37,7 +37,24 @@ fn start_noc(config: &Path, port: u16) -> Child {
     child
 }
 
-fn snapshot(round: u64) -> Snapshot {
+/// A plain-HTTP NOC config on 127.0.0.1 with FRA1 as a pre-shared satellite; returns its path.
+pub(super) fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
+    let config = dir.join("noc.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ninsecure_plain_http = true\ndata_dir = \"data\"\n\
+             [api]\ntokens_sha256 = [\"{}\"]\n[[satellites]]\nlocation = \"FRA1\"\ntoken_sha256 = \"{}\"\n\
+             [rate_limit]\nper_second = 10000\nburst = 10000\n",
+            sha(API),
+            sha(KEY)
+        ),
+    )
+    .expect("write config");
+    config
+}
+
+pub(super) fn snapshot(round: u64) -> Snapshot {
     let mut objects = BTreeMap::new();
     objects.insert(ObjectKey::host("web01"), Object::default());
     for i in 0..SERVICES {
@@ -52,7 +69,7 @@ fn snapshot(round: u64) -> Snapshot {
 }
 
 /// The frames a satellite would send, in order: a full snapshot, then per round a delta and an event batch.
-fn frames() -> Vec<Frame> {
+pub(super) fn frames() -> Vec<Frame> {
     let mut out = vec![Frame { location: "FRA1".into(), epoch: EPOCH, seq: 1, payload: Payload::Full(snapshot(1)) }];
     let mut event_seq = 0;
     for round in 2..=ROUNDS {
@@ -84,7 +101,7 @@ fn frames() -> Vec<Frame> {
     out
 }
 
-async fn send(client: &reqwest::Client, port: u16, frame: &Frame) -> Result<Ack, String> {
+pub(super) async fn send(client: &reqwest::Client, port: u16, frame: &Frame) -> Result<Ack, String> {
     let resp = client
         .post(format!("http://127.0.0.1:{port}/api/v1/frames"))
         .bearer_auth(KEY)
@@ -104,7 +121,7 @@ async fn send(client: &reqwest::Client, port: u16, frame: &Frame) -> Result<Ack,
     }
 }
 
-fn acked(ack: &Ack, stream: Stream) -> u64 {
+pub(super) fn acked(ack: &Ack, stream: Stream) -> u64 {
     ack.acks.iter().find(|a| a.stream == stream && a.epoch == EPOCH).map_or(0, |a| a.seq)
 }
 
@@ -112,18 +129,7 @@ fn acked(ack: &Ack, stream: Stream) -> u64 {
 async fn noc_killed_mid_stream_restarts_with_exact_state() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let config = dir.path().join("noc.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:{port}\"\ninsecure_plain_http = true\ndata_dir = \"data\"\n\
-             [api]\ntokens_sha256 = [\"{}\"]\n[[satellites]]\nlocation = \"FRA1\"\ntoken_sha256 = \"{}\"\n\
-             [rate_limit]\nper_second = 10000\nburst = 10000\n",
-            sha(API),
-            sha(KEY)
-        ),
-    )
-    .expect("write config");
+    let config = write_config(dir.path(), port);
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
     let frames = frames();
     let kill_at: BTreeSet<usize> = [25, 60, 95].into();

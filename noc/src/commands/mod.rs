@@ -1,8 +1,9 @@
 //! The `noc` command line: argument definitions and dispatch to one function per subcommand.
-//! Operator commands (`satellites`, `held`, `status`, `events`) open the store directly (SQLite WAL lets them
+//! Operator commands (`satellites`, `held`, `status`, `events`, `backup`) open the store directly (SQLite WAL lets them
 //! run beside a serving daemon); `serve` is the daemon.
 
 mod admin;
+pub mod backup;
 mod init;
 mod report;
 
@@ -14,7 +15,12 @@ use crate::config::Config;
 
 /// Outpost NOC: authenticates satellites, applies their snapshots and events, and serves operators.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Every subcommand has --help. Start with `noc init`, then `noc serve`. Backup, upgrades and \
+                  troubleshooting by symptom: docs/operations.md."
+)]
 pub struct Cli {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `outpost_noc=debug`.
     #[arg(long, global = true, env = "NOC_LOG", default_value = "info")]
@@ -49,6 +55,10 @@ pub enum Command {
     Events(report::EventsArgs),
     /// Read a password from stdin and print its Argon2 hash for `[[web.operators]] password_hash`.
     HashPassword,
+    /// Copy the store to a new file while the NOC runs (a consistent snapshot of one commit).
+    Backup(backup::BackupArgs),
+    /// Replace the store with a `noc backup` file; the NOC must be stopped. See docs/operations.md.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -78,6 +88,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Held { config, action } => admin::held(&config.load()?, action),
         Command::Status(args) => report::status(&args),
         Command::Events(args) => report::events(&args),
+        Command::Backup(args) => backup::run(&args),
+        Command::Restore(args) => backup::restore_command(&args),
         Command::HashPassword => {
             let hash = crate::web::password::hash_password_from_reader(&mut std::io::stdin().lock())?;
             println!("{hash}");

@@ -192,10 +192,19 @@ pub(crate) fn stream_state(c: &Connection, location: &str, stream: Stream) -> ru
         .optional()
 }
 
+/// Whether `noc restore` marked this stream and no batch has been applied to it since.
+fn restored_stream(c: &Connection, location: &str, stream: Stream) -> rusqlite::Result<bool> {
+    c.prepare_cached("SELECT restored FROM streams WHERE location = ?1 AND stream = ?2")?
+        .query_row(params![location, u8::from(stream)], |r| r.get(0))
+        .optional()
+        .map(|v| v.unwrap_or(false))
+}
+
+/// Records the applied position; the first apply after a restore also clears the restore mark.
 pub(crate) fn set_stream(c: &Connection, location: &str, stream: Stream, epoch: u64, seq: u64) -> rusqlite::Result<()> {
     c.prepare_cached(
         "INSERT INTO streams (location, stream, epoch, seq) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT(location, stream) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq",
+         ON CONFLICT(location, stream) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, restored = 0",
     )?
     .execute(params![location, u8::from(stream), epoch as i64, seq as i64])?;
     Ok(())
@@ -286,12 +295,19 @@ fn apply_events(
         notes.push(format!("duplicate: events up to seq {acked} already applied"));
         return Ok((Disposition::Duplicate, 0));
     }
-    if first > acked + 1 && !overflow_explains_gap(&events[0], acked + 1, first) {
+    if first > acked + 1 && restored_stream(c, location, Stream::Events)? {
+        // The store was restored from a backup: the satellite deleted what the lost store had acknowledged.
+        tracing::warn!(location, first_lost = acked + 1, last_lost = first - 1, "events lost with the restored store");
+        notes.push(format!(
+            "events {}..{} were acknowledged before the NOC store was restored from a backup; they are lost",
+            acked + 1,
+            first - 1
+        ));
+    } else if first > acked + 1 && !overflow_explains_gap(&events[0], acked + 1, first) {
         notes.push(format!("gap: expected events seq {}, got {first}; nothing applied", acked + 1));
         requests.push(NocRequest::Gap { stream: Stream::Events, expected: acked + 1, got: first });
         return Ok((Disposition::Gap, 0));
-    }
-    if first > acked + 1 {
+    } else if first > acked + 1 {
         notes.push(format!("events {}..{} lost at the satellite (spool overflow), recorded", acked + 1, first - 1));
     }
     let now = ctx.now;

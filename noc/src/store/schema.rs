@@ -113,6 +113,11 @@ const MIGRATIONS: &[&str] = &[
         release_requested INTEGER NOT NULL DEFAULT 0
     );
     "#,
+    // 1 -> 2: `noc restore` marks every events stream; the first batch after a restore may then skip the seqs the
+    // lost store had acknowledged (the satellite deleted them), instead of being refused as a gap forever.
+    r#"
+    ALTER TABLE streams ADD COLUMN restored INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.
