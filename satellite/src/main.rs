@@ -20,7 +20,12 @@ const DEFAULT_CONFIG: &str = "/etc/outpost/satellite.toml";
 
 /// Outpost satellite: schedules and runs Nagios-compatible checks locally and ships state and events to the NOC.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Every subcommand has --help. Operator commands talk to the running daemon (`satellite run`) \
+                  through <state_dir>/control.sock. Troubleshooting by symptom: docs/operations.md."
+)]
 struct Cli {
     /// The config file; `conf.d/*.toml` beside it is read too.
     #[arg(long, short, global = true, env = "OUTPOST_SATELLITE_CONFIG", default_value = DEFAULT_CONFIG)]
@@ -60,8 +65,10 @@ enum Command {
     Ack {
         /// `host` or `host/service`.
         object: String,
+        /// Why, for the other operators (shown with the acknowledgement).
         #[arg(long, short = 'm', default_value = "")]
         comment: String,
+        /// Who acknowledges; defaults to $SUDO_USER or $USER.
         #[arg(long, default_value_t = default_author())]
         author: String,
         /// Keep the acknowledgement until the object recovers, not just until its next state change.
@@ -78,10 +85,13 @@ enum Command {
         /// `host` or `host/service`.
         #[arg(required_unless_present = "remove")]
         object: Option<String>,
+        /// The comment.
         #[arg(required_unless_present = "remove")]
         text: Option<String>,
+        /// Who writes it; defaults to $SUDO_USER or $USER.
         #[arg(long, default_value_t = default_author())]
         author: String,
+        /// Remove the comment with this id instead (ids are shown by `satellite status --all`).
         #[arg(long, value_name = "ID")]
         remove: Option<u64>,
     },
@@ -111,8 +121,10 @@ struct DowntimeArgs {
     /// `host` or `host/service`.
     #[arg(required_unless_present = "cancel")]
     object: Option<String>,
+    /// Why, for the other operators.
     #[arg(long, short = 'm', default_value = "")]
     comment: String,
+    /// Who schedules it; defaults to $SUDO_USER or $USER.
     #[arg(long, default_value_t = default_author())]
     author: String,
     /// Start: `now`, an offset such as `+10m`, or a time such as `2026-11-22 18:00:00` (UTC).

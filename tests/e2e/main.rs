@@ -1,5 +1,6 @@
 //! End-to-end tests across both programs.
 
+mod cli_docs;
 mod delivery_faults;
 mod delivery_spool;
 mod delivery_support;

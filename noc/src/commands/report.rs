@@ -21,6 +21,7 @@ pub struct StatusArgs {
 pub struct EventsArgs {
     #[command(flatten)]
     pub config: ConfigArg,
+    /// Only events of this location.
     #[arg(long)]
     pub location: Option<String>,
     /// Only events of this kind, e.g. `state_change`, `trap`, `lifecycle`.
