@@ -84,6 +84,9 @@ pub fn restore_command(args: &RestoreArgs) -> anyhow::Result<()> {
 /// satellites can carry on past the events the lost store had acknowledged. Returns what the backup holds and
 /// where the previous store was moved to, if there was one.
 pub fn restore(from: &Path, db: &Path) -> anyhow::Result<(BackupSummary, Option<PathBuf>)> {
+    if !from.is_file() {
+        bail!("no backup file at {}: give the file `noc backup --to` wrote", from.display());
+    }
     let summary = check_copy(from)?;
     if summary.schema_version > crate::store::schema::SCHEMA_VERSION {
         bail!(
@@ -165,10 +168,12 @@ pub fn backup(db: &Path, to: &Path) -> anyhow::Result<BackupSummary> {
 /// Opens the copy, runs SQLite's quick check and counts what it holds.
 fn check_copy(path: &Path) -> anyhow::Result<BackupSummary> {
     let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .with_context(|| format!("open the copy {}", path.display()))?;
-    let check: String = c.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        .with_context(|| format!("open {} as an SQLite database", path.display()))?;
+    let check: String = c
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .with_context(|| format!("{} is not a NOC store (a file written by `noc backup`)", path.display()))?;
     if check != "ok" {
-        bail!("the copy {} failed SQLite's quick_check: {check}", path.display());
+        bail!("{} is damaged (SQLite quick_check: {check}); use another backup", path.display());
     }
     let schema_version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let objects = c.query_row("SELECT count(*) FROM objects WHERE deleted_at IS NULL", [], |r| r.get(0))?;
@@ -199,6 +204,13 @@ mod tests {
         assert!(err.to_string().contains("exists"), "{err}");
         let err = backup(&dir.path().join("nope/noc.db"), &dir.path().join("b2.db")).expect_err("no store");
         assert!(err.to_string().contains("data_dir"), "{err}");
+        let not_db = dir.path().join("notes.txt");
+        std::fs::write(&not_db, "not a database at all, just some text that is long enough").expect("write");
+        let err = restore(&not_db, &dir.path().join("other/noc.db")).expect_err("not a store");
+        assert!(format!("{err:#}").contains("is not a NOC store"), "{err:#}");
+        let err = restore(&dir.path().join("missing.db"), &dir.path().join("other/noc.db")).expect_err("missing");
+        assert!(err.to_string().contains("no backup file"), "{err}");
+        assert!(!dir.path().join("other/noc.db").exists(), "nothing put in place");
         store.shutdown();
     }
 }
