@@ -9,8 +9,10 @@
 //! Results: docs/benchmarks.md.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "support/mod.rs"]
+mod support;
 
 use futures_util::StreamExt;
 use outpost_format::frame::Payload;
@@ -57,17 +59,6 @@ fn rss_kib(pid: u32) -> (u64, u64) {
             .unwrap_or(0)
     };
     (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// CPU seconds (user + system) the process has used so far: less sensitive to a loaded host than wall time.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may contain spaces) start at field 3; utime and stime are 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let ticks: Vec<f64> = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks.iter().sum::<f64>() / hz
 }
 
 async fn send_all(client: &reqwest::Client, port: u16, frames: Vec<(String, Vec<u8>)>, in_flight: usize) -> usize {
@@ -128,21 +119,8 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     std::fs::write(dir.path().join("noc.toml"), config)?;
-    let exe = std::env::current_exe()?;
-    let noc_bin = exe.parent().and_then(|p| p.parent()).expect("target dir").join("noc");
-    let mut child = Command::new(&noc_bin)
-        .args(["serve", "--config"])
-        .arg(dir.path().join("noc.toml"))
-        .env("NOC_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()?;
+    let mut child = support::start_noc(&dir.path().join("noc.toml"), port).await?;
     let pid = child.id();
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
     let (rss0, _) = rss_kib(pid);
     let objects_per_location = snapshot("X", services, 0).objects.len();
@@ -164,10 +142,10 @@ async fn main() -> anyhow::Result<()> {
     let full_bytes: usize = fulls.iter().map(|(_, b)| b.len()).sum();
     println!("generated full snapshots in {:?} ({} bytes on the wire)", gen_start.elapsed(), full_bytes);
     let t = Instant::now();
-    let cpu = cpu_secs(pid);
+    let cpu = support::cpu_secs(pid);
     let n = send_all(&client, port, fulls, in_flight).await;
     let el = t.elapsed().as_secs_f64();
-    let cpu = cpu_secs(pid) - cpu;
+    let cpu = support::cpu_secs(pid) - cpu;
     let (rss, hwm) = rss_kib(pid);
     println!(
         "full: {n} frames, {total_objects} creates in {el:.2} s = {:.0} objects/s, {:.0} frames/s; \
@@ -201,10 +179,10 @@ async fn main() -> anyhow::Result<()> {
         let bytes: usize = deltas.iter().map(|(_, b)| b.len()).sum();
         println!("round {round}: generated {} deltas in {:?} ({bytes} bytes)", deltas.len(), gen_start.elapsed());
         let t = Instant::now();
-        let cpu = cpu_secs(pid);
+        let cpu = support::cpu_secs(pid);
         let n = send_all(&client, port, deltas, in_flight).await;
         let el = t.elapsed().as_secs_f64();
-        let cpu = cpu_secs(pid) - cpu;
+        let cpu = support::cpu_secs(pid) - cpu;
         // Every object changed (new last_check and output): one durable update each.
         println!(
             "delta round {round}: {n} frames, {total_objects} object updates in {el:.2} s = {:.0} updates/s, \

@@ -9,8 +9,11 @@
 //! For each endpoint it prints the median and maximum wall time (one keep-alive connection, loopback) and the
 //! NOC's CPU time per request, which a loaded host disturbs less. Results: docs/benchmarks.md, "Web view".
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "support/mod.rs"]
+mod support;
 
 use outpost_format::Frame;
 use outpost_format::frame::Payload;
@@ -20,16 +23,6 @@ const TOKEN: &str = "web-bench-operator";
 
 fn sha(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-/// CPU seconds (user + system) used by process `pid` so far.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let ticks: Vec<f64> = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks.iter().sum::<f64>() / hz
 }
 
 async fn load(client: &reqwest::Client, port: u16, location: &str, services: usize, seed: u64) {
@@ -69,7 +62,7 @@ async fn measure(client: &reqwest::Client, port: u16, pid: u32, services: usize,
     for path in &endpoints {
         let url = format!("http://127.0.0.1:{port}{path}");
         let mut times = Vec::with_capacity(runs);
-        let cpu0 = cpu_secs(pid);
+        let cpu0 = support::cpu_secs(pid);
         for _ in 0..runs {
             let t = Instant::now();
             let resp = client.get(&url).bearer_auth(TOKEN).send().await?;
@@ -77,7 +70,7 @@ async fn measure(client: &reqwest::Client, port: u16, pid: u32, services: usize,
             resp.bytes().await?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
-        let cpu = (cpu_secs(pid) - cpu0) * 1000.0 / runs as f64;
+        let cpu = (support::cpu_secs(pid) - cpu0) * 1000.0 / runs as f64;
         times.sort_by(f64::total_cmp);
         println!("| `{path}` | {:.1} ms | {:.1} ms | {cpu:.1} ms |", times[runs / 2], times[runs - 1]);
     }
@@ -104,20 +97,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let config_path = dir.path().join("noc.toml");
     std::fs::write(&config_path, config)?;
-    let bin_dir = std::env::current_exe()?.parent().and_then(|p| p.parent()).expect("target dir").to_path_buf();
-    let mut child = Command::new(bin_dir.join("noc"))
-        .args(["serve", "--config"])
-        .arg(&config_path)
-        .env("NOC_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()?;
+    let mut child = support::start_noc(&config_path, port).await?;
     let pid = child.id();
-    for _ in 0..400 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let client = reqwest::Client::builder().timeout(Duration::from_secs(300)).build()?;
     load(&client, port, "FRA1", services, 1).await;
     load(&client, port, "BER2", 300, 2).await;
@@ -132,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
 
     let backup = dir.path().join("backup.db");
     let t = Instant::now();
-    let out = Command::new(bin_dir.join("noc"))
+    let out = Command::new(support::bin_dir().join("noc"))
         .args(["backup", "--config"])
         .arg(&config_path)
         .arg("--to")
