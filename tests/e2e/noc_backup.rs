@@ -128,6 +128,7 @@ async fn backup_of_a_running_noc_restores_and_carries_on() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("stop the NOC first"), "{out:?}");
     // Everything was acknowledged by the old NOC: the satellite has deleted all of it.
     let all_events = event_ids(&client, port).await;
+    let newest = get(&client, port, "/api/v1/events?limit=1").await["items"][0]["id"].as_i64().expect("id");
     assert_eq!(all_events.len() as u64, (ROUNDS - 1) * 5);
     stop(noc_old);
 
@@ -177,6 +178,9 @@ async fn backup_of_a_running_noc_restores_and_carries_on() {
     want.extend((last + 1..=last + 3).map(|s| (EPOCH, s)));
     assert_eq!(after, want);
     assert_eq!(after.iter().collect::<BTreeSet<_>>().len(), after.len(), "no event twice");
+    // Event ids jumped past any the lost store handed out: an id never names two different events.
+    let first_new = get(&client, port, "/api/v1/events?limit=3").await["items"][2]["id"].as_i64().expect("id");
+    assert!(first_new > newest, "id {first_new} after the restore, {newest} before it");
     // The allowance is used up: a later gap is refused as usual.
     let ack = send(&client, port, &events_frame(last + 10..=last + 10)).await.expect("gap");
     assert!(ack.requests.iter().any(|r| matches!(r, NocRequest::Gap { .. })), "{ack:?}");

@@ -55,6 +55,9 @@ pub fn run(args: &BackupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How far event ids jump at a restore: more than any NOC commits between a backup and its restore (2^32).
+pub const EVENT_ID_JUMP: i64 = 1 << 32;
+
 pub fn restore_command(args: &RestoreArgs) -> anyhow::Result<()> {
     let config = args.config.load()?;
     let mut probe = config.listen;
@@ -106,6 +109,12 @@ pub fn restore(from: &Path, db: &Path) -> anyhow::Result<(BackupSummary, Option<
         c.execute_batch("PRAGMA journal_mode = DELETE")?;
         crate::store::schema::migrate(&mut c)?;
         c.execute("UPDATE streams SET restored = 1 WHERE stream = ?1", [u8::from(outpost_format::Stream::Events)])?;
+        // The lost store handed out event ids after the backup; consumers (sink peers, SSE clients) may hold them.
+        // Jump past any it could have used, so that an id never names two different events.
+        let jumped = c.execute("UPDATE sqlite_sequence SET seq = seq + ?1 WHERE name = 'events'", [EVENT_ID_JUMP])?;
+        if jumped == 0 {
+            c.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?1)", [EVENT_ID_JUMP])?;
+        }
     }
     std::fs::File::open(&tmp).and_then(|f| f.sync_all()).with_context(|| format!("fsync {}", tmp.display()))?;
     // Move the current store aside whole: its WAL holds committed transactions the main file may not have yet.
