@@ -253,6 +253,11 @@ pub struct TlsPaths {
     pub key: PathBuf,
 }
 
+/// A number of days as a duration; a count too large for seconds in a u64 is a config error, not an overflow.
+fn days(n: u64, key: &str) -> anyhow::Result<Duration> {
+    n.checked_mul(86_400).map(Duration::from_secs).with_context(|| format!("{key} = {n} is too large"))
+}
+
 impl Config {
     /// Reads and validates `path`. Errors name the file and, for syntax errors, the line.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -340,9 +345,10 @@ impl Config {
             rate_per_second,
             rate_burst,
             max_delete_share,
-            events_max_age: Duration::from_secs(
-                raw.retention.events_max_age_days.unwrap_or(DEFAULT_EVENTS_MAX_AGE_DAYS) * 86_400,
-            ),
+            events_max_age: days(
+                raw.retention.events_max_age_days.unwrap_or(DEFAULT_EVENTS_MAX_AGE_DAYS),
+                "retention.events_max_age_days",
+            )?,
             events_max_rows: raw.retention.events_max_rows.unwrap_or(DEFAULT_EVENTS_MAX_ROWS),
             tombstone_grace: Duration::from_secs(
                 raw.retention.tombstone_grace_secs.unwrap_or(DEFAULT_TOMBSTONE_GRACE_SECS),
@@ -354,7 +360,7 @@ impl Config {
             clock_tolerance: Duration::from_secs(
                 raw.freshness.clock_tolerance_secs.unwrap_or(DEFAULT_CLOCK_TOLERANCE_SECS),
             ),
-            far_past: Duration::from_secs(raw.freshness.far_past_days.unwrap_or(DEFAULT_FAR_PAST_DAYS) * 86_400),
+            far_past: days(raw.freshness.far_past_days.unwrap_or(DEFAULT_FAR_PAST_DAYS), "freshness.far_past_days")?,
             api_tokens_sha256,
             satellite_tokens,
             base_cache_bytes: raw
@@ -429,6 +435,14 @@ mod tests {
     fn unknown_fields_and_bad_hashes_are_errors() {
         assert!(parse("insecure_plain_http = true\nlisten_addr = \"x\"\n").is_err());
         assert!(parse("insecure_plain_http = true\n[api]\ntokens_sha256 = [\"abc\"]\n").is_err());
+    }
+
+    #[test]
+    fn day_counts_too_large_for_seconds_are_errors() {
+        for key in ["[retention]\nevents_max_age_days", "[freshness]\nfar_past_days"] {
+            let err = parse(&format!("insecure_plain_http = true\n{key} = 300000000000000\n")).expect_err("refused");
+            assert!(format!("{err:#}").contains("is too large"), "{err:#}");
+        }
     }
 
     #[test]
