@@ -145,6 +145,11 @@ impl Config {
         resolve::load(path)
     }
 
+    /// Validates `text` as the main file at `path` without reading anything from disk (no `conf.d/`).
+    pub fn load_text(path: &Path, text: String) -> Result<Config, ConfigErrors> {
+        resolve::load_text(path, text)
+    }
+
     /// Every object, hosts first, as the engine indexes them.
     pub fn objects(&self) -> impl Iterator<Item = &Arc<CheckDef>> {
         self.hosts.iter().chain(self.services.iter())

@@ -30,7 +30,7 @@ struct Loader {
 }
 
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let mut loader = Loader { sources: Vec::new(), errors: Vec::new(), interner: Interner::default() };
+    let mut loader = Loader::new();
     let Some(main) = loader.read(path) else {
         return Err(ConfigErrors(loader.errors));
     };
@@ -62,10 +62,16 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             )),
         }
     }
-    let config = loader.build(files);
-    match config {
-        Some(c) if loader.errors.is_empty() => Ok(c),
-        _ => Err(ConfigErrors(loader.errors)),
+    loader.finish(files)
+}
+
+/// Loads `text` as if it were the main file at `path`, alone: no `conf.d/` or `include_dir` is read
+/// (the fuzz target and its corpus test use this to exercise parsing and validation without files).
+pub fn load_text(path: &Path, text: String) -> Result<Config, ConfigErrors> {
+    let mut loader = Loader::new();
+    match loader.parse(SourceFile { path: path.to_path_buf(), text }) {
+        Some(main) => loader.finish(vec![(0, main)]),
+        None => Err(ConfigErrors(loader.errors)),
     }
 }
 
@@ -102,6 +108,10 @@ pub fn parse_bytes(raw: &RawBytes) -> Result<u64, String> {
 }
 
 impl Loader {
+    fn new() -> Loader {
+        Loader { sources: Vec::new(), errors: Vec::new(), interner: Interner::default() }
+    }
+
     fn read(&mut self, path: &Path) -> Option<RawFile> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -114,7 +124,11 @@ impl Loader {
                 return None;
             }
         };
-        let source = SourceFile { path: path.to_path_buf(), text };
+        self.parse(SourceFile { path: path.to_path_buf(), text })
+    }
+
+    /// Parses one file's text and keeps it as a source for line numbers.
+    fn parse(&mut self, source: SourceFile) -> Option<RawFile> {
         let parsed = toml::from_str::<RawFile>(&source.text);
         let result = match parsed {
             Ok(raw) => Some(raw),
@@ -131,6 +145,14 @@ impl Loader {
         };
         self.sources.push(source);
         result
+    }
+
+    /// Builds the config from the parsed files; any error recorded on the way refuses the whole config.
+    fn finish(mut self, files: Vec<(usize, RawFile)>) -> Result<Config, ConfigErrors> {
+        match self.build(files) {
+            Some(c) if self.errors.is_empty() => Ok(c),
+            _ => Err(ConfigErrors(self.errors)),
+        }
     }
 
     fn err(&mut self, file: usize, line: Option<usize>, message: impl Into<String>, hint: impl Into<String>) {
