@@ -7,6 +7,8 @@ mod compat;
 pub mod delta;
 pub mod event;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 pub mod naming;
 pub mod ops;

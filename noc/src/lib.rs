@@ -5,6 +5,8 @@ pub mod api;
 pub mod commands;
 pub mod config;
 pub mod connections;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inbox;
 pub mod ingest;
 pub mod metrics;

@@ -6,6 +6,8 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod oneshot;
 pub mod outbox;
