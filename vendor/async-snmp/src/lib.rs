@@ -622,9 +622,9 @@ pub use message_size::{
     ReceiveLimits, UDP_RECEIVE_BUFFER_SIZE, UDP_RECEIVE_LIMITS,
 };
 pub use notification::{
-    InformAckOutcome, Notification, NotificationAcceptance, NotificationAcceptanceError,
-    NotificationAcceptancePolicy, NotificationAcceptanceResult, NotificationEnvelope,
-    NotificationPduClass, NotificationReceiver, NotificationReceiverBuilder,
+    InformAckOutcome, InformResponder, Notification, NotificationAcceptance,
+    NotificationAcceptanceError, NotificationAcceptancePolicy, NotificationAcceptanceResult,
+    NotificationEnvelope, NotificationPduClass, NotificationReceiver, NotificationReceiverBuilder,
     NotificationVarbindValidation, NotificationWireIdentity, ReceivedNotification,
     V3NotificationWireIdentity, validate_notification_varbinds,
 };

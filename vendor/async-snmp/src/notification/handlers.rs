@@ -16,10 +16,11 @@ use crate::v3::UsmSecurityParams;
 use crate::v3::encode::encode_v3_response;
 use crate::v3::process::{UsmFailure, V3Inbound, V3LocalContext, V3Role, process_v3_inbound};
 
+use super::deferred::{Accepted, PendingInformResponse};
 use super::varbind::extract_notification_varbinds;
 use super::{
-    InformAckOutcome, Notification, NotificationPduClass, NotificationWireIdentity,
-    ReceivedNotification, ReceiverInner, V3NotificationWireIdentity,
+    Notification, NotificationPduClass, NotificationWireIdentity, ReceivedNotification,
+    ReceiverInner, V3NotificationWireIdentity,
 };
 use crate::v3::DerivedKeys;
 
@@ -29,7 +30,7 @@ impl super::NotificationReceiver {
         &self,
         data: Bytes,
         source: SocketAddr,
-    ) -> Result<Option<ReceivedNotification>> {
+    ) -> Result<Option<Accepted>> {
         let decoded =
             CommunityMessage::decode_with_target(data, Some(source), self.inner.decode_config)?;
         let decode_anomalies = decoded.anomalies;
@@ -56,7 +57,7 @@ impl super::NotificationReceiver {
                     tracing::debug!(target: "async_snmp::notification", { snmp.source = %source }, "notification acceptance policy dropped v1 trap");
                     return Ok(None);
                 }
-                Ok(Some(ReceivedNotification::trap(
+                Ok(Some(Accepted::trap(ReceivedNotification::trap(
                     notification,
                     source,
                     NotificationWireIdentity {
@@ -64,7 +65,7 @@ impl super::NotificationReceiver {
                         request_id: None,
                         v3: None,
                     },
-                )))
+                ))))
             }
             crate::message::CommunityPdu::Standard(_) => Ok(None),
         }
@@ -77,7 +78,10 @@ impl super::NotificationReceiver {
         data: Bytes,
         source: SocketAddr,
     ) -> Result<Option<ReceivedNotification>> {
-        self.handle_v2c_at(data, source, None).await
+        match self.handle_v2c_at(data, source, None).await? {
+            Some(accepted) => Ok(Some(self.answer_now(accepted).await)),
+            None => Ok(None),
+        }
     }
 
     pub(super) async fn handle_v2c_at(
@@ -85,7 +89,7 @@ impl super::NotificationReceiver {
         data: Bytes,
         source: SocketAddr,
         response_source: Option<DestinationMetadata>,
-    ) -> Result<Option<ReceivedNotification>> {
+    ) -> Result<Option<Accepted>> {
         let decoded =
             CommunityMessage::decode_with_target(data, Some(source), self.inner.decode_config)?;
         let decode_anomalies = decoded.anomalies;
@@ -121,7 +125,7 @@ impl super::NotificationReceiver {
                     tracing::debug!(target: "async_snmp::notification", { snmp.source = %source }, "notification acceptance policy dropped v2c trap");
                     return Ok(None);
                 }
-                Ok(Some(ReceivedNotification::trap(
+                Ok(Some(Accepted::trap(ReceivedNotification::trap(
                     notification,
                     source,
                     NotificationWireIdentity {
@@ -129,7 +133,7 @@ impl super::NotificationReceiver {
                         request_id: Some(pdu.request_id),
                         v3: None,
                     },
-                )))
+                ))))
             }
             PduType::InformRequest => {
                 let (uptime, trap_oid, varbinds) =
@@ -174,36 +178,7 @@ impl super::NotificationReceiver {
                         )
                     })
                 };
-                let outcome = match finalized {
-                    Ok(crate::response_finalizer::FinalizedResponse::Dropped) => {
-                        tracing::debug!(target: "async_snmp::notification", { snmp.source = %source, snmp.request_id = request_id }, "Inform response and tooBig alternate exceed max message size");
-                        InformAckOutcome::SuppressedBySize
-                    }
-                    Ok(finalized) => {
-                        let response_bytes = finalized
-                            .into_bytes()
-                            .expect("non-dropped response contains bytes");
-                        match self
-                            .send_response(&response_bytes, source, response_source)
-                            .await
-                        {
-                            Ok(()) => {
-                                tracing::debug!(target: "async_snmp::notification", { snmp.source = %source, snmp.request_id = request_id }, "sent Inform response");
-                                InformAckOutcome::Sent
-                            }
-                            Err(error) => InformAckOutcome::Failed(
-                                Error::Network {
-                                    target: source,
-                                    source: error,
-                                }
-                                .boxed(),
-                            ),
-                        }
-                    }
-                    Err(error) => InformAckOutcome::Failed(error),
-                };
-
-                Ok(Some(ReceivedNotification::inform(
+                Ok(Some(Accepted::inform(
                     notification,
                     source,
                     NotificationWireIdentity {
@@ -211,7 +186,12 @@ impl super::NotificationReceiver {
                         request_id: Some(request_id),
                         v3: None,
                     },
-                    outcome,
+                    PendingInformResponse {
+                        finalized,
+                        destination: source,
+                        response_source,
+                        request_id,
+                    },
                 )))
             }
             _ => Ok(None), // Not a notification PDU
@@ -231,7 +211,10 @@ impl super::NotificationReceiver {
         data: Bytes,
         source: SocketAddr,
     ) -> Result<Option<ReceivedNotification>> {
-        self.handle_v3_at(data, source, None).await
+        match self.handle_v3_at(data, source, None).await? {
+            Some(accepted) => Ok(Some(self.answer_now(accepted).await)),
+            None => Ok(None),
+        }
     }
 
     pub(super) async fn handle_v3_at(
@@ -239,7 +222,7 @@ impl super::NotificationReceiver {
         data: Bytes,
         source: SocketAddr,
         response_source: Option<DestinationMetadata>,
-    ) -> Result<Option<ReceivedNotification>> {
+    ) -> Result<Option<Accepted>> {
         let (our_boots, our_time) = super::unpack_boots_time(
             self.inner
                 .authoritative_snapshot
@@ -345,11 +328,11 @@ impl super::NotificationReceiver {
                     tracing::debug!(target: "async_snmp::notification", { snmp.source = %source, snmp.security_level = ?security_level, pdu_class = ?pdu_class }, "notification acceptance policy dropped v3 notification");
                     return Ok(None);
                 }
-                Ok(Some(ReceivedNotification::trap(
+                Ok(Some(Accepted::trap(ReceivedNotification::trap(
                     notification,
                     source,
                     wire_identity,
-                )))
+                ))))
             }
             PduType::InformRequest => {
                 let (uptime, trap_oid, varbinds) =
@@ -405,40 +388,16 @@ impl super::NotificationReceiver {
                         )
                     })
                 };
-                let outcome = match finalized {
-                    Ok(crate::response_finalizer::FinalizedResponse::Dropped) => {
-                        tracing::debug!(target: "async_snmp::notification", { snmp.source = %source, snmp.request_id = request_id, snmp.security_level = ?security_level }, "V3 Inform response and tooBig alternate exceed max message size");
-                        InformAckOutcome::SuppressedBySize
-                    }
-                    Ok(finalized) => {
-                        let response_bytes = finalized
-                            .into_bytes()
-                            .expect("non-dropped response contains bytes");
-                        match self
-                            .send_response(&response_bytes, source, response_source)
-                            .await
-                        {
-                            Ok(()) => {
-                                tracing::debug!(target: "async_snmp::notification", { snmp.source = %source, snmp.request_id = request_id, snmp.security_level = ?security_level }, "sent V3 Inform response");
-                                InformAckOutcome::Sent
-                            }
-                            Err(error) => InformAckOutcome::Failed(
-                                Error::Network {
-                                    target: source,
-                                    source: error,
-                                }
-                                .boxed(),
-                            ),
-                        }
-                    }
-                    Err(error) => InformAckOutcome::Failed(error),
-                };
-
-                Ok(Some(ReceivedNotification::inform(
+                Ok(Some(Accepted::inform(
                     notification,
                     source,
                     wire_identity,
-                    outcome,
+                    PendingInformResponse {
+                        finalized,
+                        destination: source,
+                        response_source,
+                        request_id,
+                    },
                 )))
             }
             _ => Ok(None),

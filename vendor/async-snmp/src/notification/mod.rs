@@ -186,6 +186,7 @@
 //! [`SecurityLevel::AuthNoPriv`] when authenticated identity and content are
 //! required.
 
+mod deferred;
 mod handlers;
 mod varbind;
 
@@ -215,6 +216,7 @@ use crate::varbind::VarBind;
 use crate::version::Version;
 
 use crate::v3::UsmUser;
+pub use deferred::InformResponder;
 pub use varbind::{NotificationVarbindValidation, validate_notification_varbinds};
 
 /// Maximum number of distinct remote authoritative engines whose timeliness
@@ -306,20 +308,6 @@ impl ReceivedNotification {
             source,
             wire_identity,
             inform_ack: None,
-        }
-    }
-
-    fn inform(
-        notification: Notification,
-        source: SocketAddr,
-        wire_identity: NotificationWireIdentity,
-        outcome: InformAckOutcome,
-    ) -> Self {
-        Self {
-            notification,
-            source,
-            wire_identity,
-            inform_ack: Some(outcome),
         }
     }
 }
@@ -1706,6 +1694,12 @@ impl NotificationReceiver {
     /// acknowledgement outcome.
     #[instrument(skip(self), err, fields(snmp.local_addr = %self.local_addr()))]
     pub async fn recv(&self) -> Result<ReceivedNotification> {
+        let accepted = self.recv_accepted().await?;
+        Ok(self.answer_now(accepted).await)
+    }
+
+    /// Wait for the next accepted notification; an Inform's Response is prepared but not sent.
+    async fn recv_accepted(&self) -> Result<deferred::Accepted> {
         // Tokio's mutex queues callers in FIFO order. Keeping the guard while
         // malformed/non-notification datagrams are skipped prevents a later
         // cloned receiver from overtaking the earlier call.
@@ -1771,7 +1765,7 @@ impl NotificationReceiver {
         data: Bytes,
         source: SocketAddr,
         response_source: Option<crate::udp_responder::DestinationMetadata>,
-    ) -> Result<Option<ReceivedNotification>> {
+    ) -> Result<Option<deferred::Accepted>> {
         match crate::message::peek_version(data.clone(), source)? {
             Version::V1 => self.handle_v1(data, source).await,
             Version::V2c => self.handle_v2c_at(data, source, response_source).await,
