@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
         (sink, drain, None)
     };
     let cancel = CancellationToken::new();
-    let receiver = traps::start(&config, sink, cancel.clone()).await?;
+    let receiver = traps::start(&config, sink, None, cancel.clone()).await?;
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
     let total = if rate == 0 { 200_000 } else { rate * seconds };
     let started = Instant::now();

@@ -316,6 +316,22 @@ impl EngineHandle {
         Ok(n)
     }
 
+    /// Applies a passive result, as Nagios's PROCESS_SERVICE_CHECK_RESULT does: through the same SOFT/HARD state
+    /// machine as an active result. Returns the events it raised without recording them, so that a caller that
+    /// must know when they are durable (the trap receiver answers an inform only then) records them itself.
+    pub fn process_passive_result(
+        &self,
+        key: &ObjectKey,
+        code: u8,
+        output: &str,
+        received: UnixMillis,
+    ) -> Result<Vec<EventKind>, OpError> {
+        let output = outpost_format::plugin_output::parse(output.as_bytes());
+        let events = self.table().apply_passive(key, code, output, received)?;
+        self.shared.dirty.store(true, Ordering::Release);
+        Ok(events)
+    }
+
     /// Pauses (true) or resumes (false) all active checks; emits `Paused`/`Resumed` when it changes.
     pub async fn set_paused(&self, paused: bool) -> anyhow::Result<bool> {
         let changed = self.table().set_paused(paused, now_ms());

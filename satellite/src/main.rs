@@ -317,8 +317,10 @@ async fn run(config_path: &Path, state_dir_flag: Option<&Path>, args: RunArgs) -
     let token = cancel.clone();
     daemon::run(settings, cancel.clone(), move |sink| {
         // Traps first: a bad trap config or a busy port fails start-up before any check runs.
-        outpost_satellite::traps::spawn(&config.traps, sink.clone(), token.clone())?;
-        let handle = start_engine(config, &path, sink, token)?;
+        let traps = outpost_satellite::traps::prepare(&config.traps)?;
+        let handle = start_engine(config, &path, sink.clone(), token.clone())?;
+        // Trap rule results go through the engine, so the service's state follows the trap.
+        traps.spawn(sink, Some(Arc::new(handle.clone())), token);
         let _ = slot.set(handle.clone());
         Ok(Some(Arc::new(handle)))
     })

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use outpost_format::event::{SnmpValue, SnmpVersion, Trap};
 use outpost_format::{Event, EventKind};
-use outpost_satellite::outbox::EventSink;
+use outpost_satellite::outbox::{EventSink, EventSinkReceiver};
 use outpost_satellite::traps::{self, TrapConfig, TrapReceiver};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
@@ -62,9 +62,27 @@ async fn start(edit: impl FnOnce(&mut TrapConfig)) -> Harness {
     edit(&mut config);
     let (sink, events) = EventSink::in_memory();
     let cancel = CancellationToken::new();
-    let receiver = traps::start(&config, sink, cancel.clone()).await.expect("receiver starts");
+    let receiver = traps::start(&config, sink, None, cancel.clone()).await.expect("receiver starts");
     Harness { receiver, events, cancel, net_snmp_dir: tempfile::tempdir().expect("tempdir"), _engine_dir: engine_dir }
 }
+
+/// A receiver without rules whose spool the test drives: each append waits in the returned channel until the test
+/// confirms it (sends a sequence number) or refuses it (drops the sender).
+async fn start_with_held_spool() -> (Harness, EventSinkReceiver) {
+    let engine_dir = tempfile::tempdir().expect("tempdir");
+    let mut config = base_config(engine_dir.path());
+    config.rules.clear();
+    let (sink, held) = EventSink::channel();
+    let cancel = CancellationToken::new();
+    let receiver = traps::start(&config, sink, None, cancel.clone()).await.expect("receiver starts");
+    let events = tokio::sync::mpsc::unbounded_channel().1;
+    let net_snmp_dir = tempfile::tempdir().expect("tempdir");
+    (Harness { receiver, events, cancel, net_snmp_dir, _engine_dir: engine_dir }, held)
+}
+
+/// SNMPv3 authPriv as the `privuser` of [`base_config`], for net-snmp tools.
+const V3_PRIV: [&str; 14] =
+    ["-v", "3", "-u", "privuser", "-l", "authPriv", "-a", "SHA", "-A", "authpass123", "-x", "AES", "-X", "privpass123"];
 
 impl Harness {
     fn target(&self) -> String {
@@ -291,22 +309,7 @@ async fn v2c_inform_is_answered_and_recorded() {
 async fn v3_auth_priv_and_auth_no_priv_traps_and_informs() {
     let mut h = start(|_| {}).await;
     let target = h.target();
-    let priv_args = [
-        "-v",
-        "3",
-        "-u",
-        "privuser",
-        "-l",
-        "authPriv",
-        "-a",
-        "SHA",
-        "-A",
-        "authpass123",
-        "-x",
-        "AES",
-        "-X",
-        "privpass123",
-    ];
+    let priv_args = V3_PRIV;
     let auth_args = ["-v", "3", "-u", "authuser", "-l", "authNoPriv", "-a", "SHA-256", "-A", "authpass456"];
 
     // v3 trap: the sender is authoritative, with its own engine ID
@@ -539,20 +542,8 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 // See: #6
 #[tokio::test]
 async fn inform_is_refused_not_answered_when_the_queue_to_the_spool_is_full() {
-    let engine_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = base_config(engine_dir.path());
-    config.rules.clear();
     // A spool that accepts appends but never confirms them until the test says so.
-    let (sink, mut held) = EventSink::channel();
-    let cancel = CancellationToken::new();
-    let receiver = traps::start(&config, sink, cancel.clone()).await.expect("receiver starts");
-    let h = Harness {
-        receiver,
-        events: tokio::sync::mpsc::unbounded_channel().1,
-        cancel,
-        net_snmp_dir: tempfile::tempdir().expect("tempdir"),
-        _engine_dir: engine_dir,
-    };
+    let (h, mut held) = start_with_held_spool().await;
     let stats = h.receiver.stats.clone();
 
     // Fill the pipeline: MAX_IN_FLIGHT appends awaiting the spool, then the queue behind them.
@@ -590,4 +581,102 @@ async fn inform_is_refused_not_answered_when_the_queue_to_the_spool_is_full() {
     let out = h.net_snmp("snmpinform", &inform).await;
     assert!(out.status.success(), "snmpinform once there is room: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stats.dropped_queue_full.load(Ordering::Relaxed), 1);
+}
+
+/// A v2c InformRequest with request ID `id`: the v2c trap capture with its PDU tag changed (TrapV2 0xA7 to
+/// InformRequest 0xA6) and its request ID (4 bytes at offset 17) replaced.
+fn v2c_inform(id: [u8; 4]) -> Vec<u8> {
+    let mut inform = std::fs::read(fixtures().join("v2c-trap.bin")).expect("capture");
+    assert_eq!((inform[13], &inform[15..17]), (0xa7, &[0x02, 0x04][..]), "the capture's layout changed");
+    inform[13] = 0xa6;
+    inform[17..21].copy_from_slice(&id);
+    inform
+}
+
+/// The request ID of a v2c Response-PDU (BER: SEQUENCE { version, community, Response-PDU { request-id, … } }).
+fn response_id(datagram: &[u8]) -> [u8; 4] {
+    // One TLV at `at`: (tag, start of value, length of value), with short- or long-form lengths.
+    let tlv = |at: usize| -> (u8, usize, usize) {
+        let first = datagram[at + 1];
+        if first < 0x80 {
+            return (datagram[at], at + 2, usize::from(first));
+        }
+        let n = usize::from(first & 0x7f);
+        let len = datagram[at + 2..at + 2 + n].iter().fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        (datagram[at], at + 2 + n, len)
+    };
+    let (_, message, _) = tlv(0);
+    let (_, version, version_len) = tlv(message);
+    let (_, community, community_len) = tlv(version + version_len);
+    let (tag, pdu, _) = tlv(community + community_len);
+    assert_eq!(tag, 0xa2, "not a Response-PDU: {datagram:02x?}");
+    let (_, id, id_len) = tlv(pdu);
+    let mut out = [0u8; 4];
+    out[4 - id_len..].copy_from_slice(&datagram[id..id + id_len]);
+    out
+}
+
+// See: #6
+#[tokio::test]
+async fn inform_is_answered_only_after_its_event_is_durable() {
+    let (h, mut spool) = start_with_held_spool().await;
+    let receiver = &h.receiver;
+    let stats = receiver.stats.clone();
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let mut buf = [0u8; 1500];
+
+    socket.send_to(&v2c_inform([0, 0, 0, 1]), receiver.local_addr).await.expect("send");
+    let (event, done) = tokio::time::timeout(DEADLINE, spool.recv()).await.expect("an append").expect("open");
+    assert!(matches!(&event.kind, EventKind::Trap(t) if t.is_inform), "{event:?}");
+    // The append is waiting for the spool. Before the fix the library had already answered by now, and loopback
+    // UDP queues a datagram on our socket when it is sent, so an early Response would be waiting here.
+    let early = socket.try_recv_from(&mut buf);
+    assert!(early.is_err(), "an inform was answered before its event was durable");
+    assert_eq!(stats.informs_answered.load(Ordering::Relaxed), 0);
+    done.send(1).expect("forwarder waits");
+    let (n, from) =
+        tokio::time::timeout(DEADLINE, socket.recv_from(&mut buf)).await.expect("a Response").expect("recv");
+    assert_eq!(from, receiver.local_addr);
+    assert_eq!(response_id(&buf[..n]), [0, 0, 0, 1]);
+
+    // A spool that refuses the append (it is shutting down): that inform is never answered. The next datagram we
+    // get answers the inform after it.
+    socket.send_to(&v2c_inform([0, 0, 0, 2]), receiver.local_addr).await.expect("send");
+    let (_, refused) = tokio::time::timeout(DEADLINE, spool.recv()).await.expect("an append").expect("open");
+    drop(refused);
+    wait_until("the refused append is counted", || stats.not_recorded.load(Ordering::Relaxed) == 1).await;
+    socket.send_to(&v2c_inform([0, 0, 0, 3]), receiver.local_addr).await.expect("send");
+    let (_, done) = tokio::time::timeout(DEADLINE, spool.recv()).await.expect("an append").expect("open");
+    done.send(3).expect("forwarder waits");
+    let (n, _) = tokio::time::timeout(DEADLINE, socket.recv_from(&mut buf)).await.expect("a Response").expect("recv");
+    assert_eq!(response_id(&buf[..n]), [0, 0, 0, 3], "the inform whose event was not recorded was answered");
+    assert_eq!(stats.informs_answered.load(Ordering::Relaxed), 2);
+}
+
+// See: #6
+#[tokio::test]
+async fn v3_inform_from_snmpinform_waits_for_the_spool() {
+    let (h, mut spool) = start_with_held_spool().await;
+    let target = h.target();
+    let mut args: Vec<&str> = V3_PRIV.to_vec();
+    args.extend(["-t", "1", "-r", "0", &target, "", "1.3.6.1.4.1.32473.9.9"]);
+
+    // The spool holds the append for longer than snmpinform waits (it gives up after its one try): no Response.
+    let inform = h.net_snmp("snmpinform", &args);
+    let held = async { tokio::time::timeout(DEADLINE, spool.recv()).await.expect("an append").expect("open") };
+    let (out, (event, done)) = tokio::join!(inform, held);
+    assert!(matches!(&event.kind, EventKind::Trap(t) if t.is_inform), "{event:?}");
+    assert!(!out.status.success(), "snmpinform was answered while its event was not yet durable");
+    let _ = done.send(1);
+
+    // A spool that confirms: the same inform is answered.
+    let confirm = async {
+        let (_, done) = tokio::time::timeout(DEADLINE, spool.recv()).await.expect("an append").expect("open");
+        let _ = done.send(2);
+    };
+    let (out, ()) = tokio::join!(h.net_snmp("snmpinform", &args), confirm);
+    assert!(out.status.success(), "snmpinform v3 once durable: {}", String::from_utf8_lossy(&out.stderr));
+    let stats = h.receiver.stats.clone();
+    wait_until("both Responses are sent (the first one late)", || stats.informs_answered.load(Ordering::Relaxed) == 2)
+        .await;
 }

@@ -26,21 +26,39 @@ fn net_snmp(dir: &std::path::Path, tool: &str, args: &[&str]) {
     assert!(out.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-#[test]
-fn snmptrap_notifications_reach_the_noc_as_events() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A NOC and a satellite config for it whose `[traps]` listens on the returned port, with `extra` appended
+/// (the `[traps]` table is last before it, so `extra` may continue it).
+fn noc_and_satellite(dir: &std::path::Path, extra: &str) -> (Noc, Sat, u16) {
     let noc_port = free_port();
-    let noc = Noc::start(dir.path(), noc_port, None);
-    let sat = Sat::new(&dir.path().join("sat"), &format!("http://127.0.0.1:{noc_port}"), SpoolConfig::default());
+    let noc = Noc::start(dir, noc_port, None);
+    let sat = Sat::new(&dir.join("sat"), &format!("http://127.0.0.1:{noc_port}"), SpoolConfig::default());
     let trap_port = free_port();
     let mut text = std::fs::read_to_string(&sat.config).expect("satellite.toml");
     text.push_str(&format!(
-        "[traps]\nenabled = true\nlisten = \"127.0.0.1:{trap_port}\"\ncommunities = [\"public\"]\n\
-         engine_state_file = \"{}\"\n[[traps.users]]\nname = \"privuser\"\nauth_protocol = \"SHA\"\n\
-         auth_password = \"authpass123\"\npriv_protocol = \"AES\"\npriv_password = \"privpass123\"\n",
-        dir.path().join("sat/state/snmp-engine").display()
+        "[traps]\nenabled = true\nlisten = \"127.0.0.1:{trap_port}\"\ncommunities = [\"public\"]\n{extra}"
     ));
     std::fs::write(&sat.config, text).expect("satellite.toml");
+    (noc, sat, trap_port)
+}
+
+/// The receiver binds inside the daemon: wait until the port shows up in /proc/net/udp
+/// (probing by binding it ourselves could steal the port from the receiver).
+fn wait_until_bound(trap_port: u16) {
+    let needle = format!(":{trap_port:04X} ");
+    outpost_tests::wait_for("the trap receiver to bind", Duration::from_secs(60), || {
+        std::fs::read_to_string("/proc/net/udp").ok().filter(|t| t.contains(&needle)).map(|_| ())
+    });
+}
+
+#[test]
+fn snmptrap_notifications_reach_the_noc_as_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let users = format!(
+        "engine_state_file = \"{}\"\n[[traps.users]]\nname = \"privuser\"\nauth_protocol = \"SHA\"\n\
+         auth_password = \"authpass123\"\npriv_protocol = \"AES\"\npriv_password = \"privpass123\"\n",
+        dir.path().join("sat/state/snmp-engine").display()
+    );
+    let (noc, sat, trap_port) = noc_and_satellite(dir.path(), &users);
     let config = Config::load(&sat.config).unwrap_or_else(|e| panic!("satellite config: {e}"));
     let settings = daemon::DeliverySettings::from_config(&config, false).expect("delivery settings");
 
@@ -59,12 +77,7 @@ fn snmptrap_notifications_reach_the_noc_as_events() {
     let target = format!("127.0.0.1:{trap_port}");
     let snmp_dir = dir.path().join("net-snmp");
     std::fs::create_dir_all(&snmp_dir).expect("mkdir");
-    // The receiver binds inside the daemon task: wait until the port shows up in /proc/net/udp
-    // (probing by binding it ourselves could steal the port from the receiver).
-    let needle = format!(":{trap_port:04X} ");
-    outpost_tests::wait_for("the trap receiver to bind", Duration::from_secs(30), || {
-        std::fs::read_to_string("/proc/net/udp").ok().filter(|t| t.contains(&needle)).map(|_| ())
-    });
+    wait_until_bound(trap_port);
     net_snmp(
         &snmp_dir,
         "snmptrap",
@@ -136,4 +149,73 @@ fn snmptrap_notifications_reach_the_noc_as_events() {
     }
     cancel.cancel();
     rt.block_on(satellite).expect("satellite task").expect("satellite ran cleanly");
+}
+
+// See: #6
+#[test]
+fn trap_rule_result_changes_the_satellites_own_state_and_the_nocs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A passive-only service whose state a linkDown trap sets, as a Nagios passive check would.
+    let (noc, sat, trap_port) = noc_and_satellite(
+        dir.path(),
+        "[[traps.rules]]\ntrap_oid = \"1.3.6.1.6.3.1.1.5.3\"\nhost = \"router1\"\nservice = \"link\"\n\
+         state = \"CRITICAL\"\noutput = \"CRITICAL - ifIndex {varbind:1.3.6.1.2.1.2.2.1.1} down\"\n\
+         [[hosts]]\nname = \"router1\"\n\
+         [[services]]\nname = \"link\"\nhost = \"router1\"\ncheck_command = \"/bin/true\"\nactive_checks = false\n\
+         max_attempts = 1\n",
+    );
+    let satellite = sat.run();
+    wait_until_bound(trap_port);
+
+    let snmp_dir = dir.path().join("net-snmp");
+    std::fs::create_dir_all(&snmp_dir).expect("mkdir");
+    let target = format!("127.0.0.1:{trap_port}");
+    // linkDown for ifIndex 7, as an inform: answered once the trap and the service's state change are durable.
+    net_snmp(
+        &snmp_dir,
+        "snmpinform",
+        &[
+            "-v",
+            "2c",
+            "-c",
+            "public",
+            "-t",
+            "3",
+            "-r",
+            "2",
+            &target,
+            "",
+            "1.3.6.1.6.3.1.1.5.3",
+            "1.3.6.1.2.1.2.2.1.1",
+            "i",
+            "7",
+        ],
+    );
+
+    let status =
+        outpost_tests::wait_for("satellite status to show router1/link CRITICAL", Duration::from_secs(30), || {
+            let out = Command::new(outpost_tests::bin("satellite"))
+                .arg("--config")
+                .arg(&sat.config)
+                .args(["status", "--all", "--json"])
+                .output()
+                .expect("run satellite status");
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            let row = report["rows"].as_array()?.iter().find(|r| r["object"] == "router1/link")?.clone();
+            (row["state"] == "CRITICAL").then_some(row)
+        });
+    assert_eq!(status["state_type"], "HARD", "{status}");
+    assert_eq!(status["output"], "CRITICAL - ifIndex 7 down", "{status}");
+
+    let (state, output) =
+        outpost_tests::wait_for("the NOC to show the service CRITICAL", Duration::from_secs(60), || {
+            std::thread::sleep(Duration::from_millis(300));
+            noc.objects().into_iter().find(|(name, (state, _))| name.ends_with("router1/link") && *state == 2)
+        })
+        .1;
+    assert_eq!((state, output.as_str()), (2, "CRITICAL - ifIndex 7 down"));
+    let kinds: Vec<String> = noc.events().into_iter().map(|e| e.kind).collect();
+    assert!(kinds.iter().any(|k| k == "trap") && kinds.iter().any(|k| k == "state_change"), "{kinds:?}");
+    assert!(!kinds.iter().any(|k| k == "check_result"), "the rule's result went around the engine: {kinds:?}");
+    super::delivery_support::terminate(satellite);
 }

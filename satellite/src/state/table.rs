@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use outpost_format::event::NotificationType;
 use outpost_format::model::{Acknowledgement, Comment, Downtime, Object, ObjectConfig, StateType, Status};
+use outpost_format::plugin_output::PluginOutput;
 use outpost_format::{EventKind, ObjectKey, Snapshot, UnixMillis};
 
 use super::machine::{self, CheckInput, Context};
@@ -261,8 +262,49 @@ impl Table {
         };
         let host_idx = self.slots[idx].host_idx as usize;
         self.slots[host_idx].running = self.slots[host_idx].running.saturating_sub(1);
-        let mut code = outcome.code;
-        let is_host = launch.def.is_host();
+        self.slots[idx].in_flight = false;
+        let (events, retry) = self.record_result(idx, outcome.code, outcome.output, finished);
+        let generation = self.generation;
+        let slot = &mut self.slots[idx];
+        if slot.def.command.is_some() && slot.def.active_checks {
+            let interval = interval_ms(&slot.def, retry);
+            let base = if launch.generation == generation { launch.due } else { finished };
+            slot.rt.next_check = scheduler::next_due(base, finished, interval);
+            self.schedule.push(Due { at: slot.rt.next_check, idx: idx as u32, generation });
+        }
+        events
+    }
+
+    /// Records a passive result (like Nagios's PROCESS_SERVICE_CHECK_RESULT): the same SOFT/HARD state machine,
+    /// flap detection and downtime rules as an active result, without touching the object's schedule.
+    /// Returns the events to emit; the caller records them.
+    pub fn apply_passive(
+        &mut self,
+        key: &ObjectKey,
+        code: u8,
+        output: PluginOutput,
+        received: UnixMillis,
+    ) -> Result<Vec<EventKind>, OpError> {
+        let idx = self.position(key).ok_or_else(|| OpError::UnknownObject(key.to_string()))? as usize;
+        let max = if key.is_host() { 2 } else { 3 };
+        if code > max {
+            return Err(OpError::Invalid(format!("state code {code} is out of range for `{key}` (0..={max})")));
+        }
+        Ok(self.record_result(idx, code, output, received).0)
+    }
+
+    /// The state machine step shared by active and passive results. Returns the events and whether the object is
+    /// now in a SOFT problem (retry interval).
+    fn record_result(
+        &mut self,
+        idx: usize,
+        code: u8,
+        output: PluginOutput,
+        finished: UnixMillis,
+    ) -> (Vec<EventKind>, bool) {
+        let host_idx = self.slots[idx].host_idx as usize;
+        let mut code = code;
+        let is_host = self.slots[idx].def.is_host();
         if is_host && code == 1 && self.parents_all_down(idx) {
             code = 2;
         }
@@ -279,24 +321,16 @@ impl Table {
             flap_low: self.config.engine.flap_low_threshold,
             flap_high: self.config.engine.flap_high_threshold,
         };
-        let generation = self.generation;
         let slot = &mut self.slots[idx];
-        slot.in_flight = false;
         let key = slot.def.key.clone();
-        let input = CheckInput { code, output: outcome.output, finished };
+        let input = CheckInput { code, output, finished };
         let result = machine::apply_result(&key, &slot.def.config, &mut slot.obj, &mut slot.rt, input, &ctx);
         let mut events = result.events;
         // A flexible downtime starts at the first problem inside its window.
         if !slot.obj.downtimes.is_empty() {
             events.extend(downtime::tick(&key, &slot.def.config, &mut slot.obj, finished));
         }
-        if slot.def.command.is_some() && slot.def.active_checks {
-            let interval = interval_ms(&slot.def, result.retry);
-            let base = if launch.generation == generation { launch.due } else { finished };
-            slot.rt.next_check = scheduler::next_due(base, finished, interval);
-            self.schedule.push(Due { at: slot.rt.next_check, idx: idx as u32, generation });
-        }
-        events
+        (events, result.retry)
     }
 
     /// The slot of `key`, if configured.

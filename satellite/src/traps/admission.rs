@@ -21,14 +21,18 @@ pub struct TrapStats {
     pub received: AtomicU64,
     /// Events the spool has durably recorded.
     pub recorded: AtomicU64,
+    /// Events the spool refused (it was shutting down); an inform among them was left unanswered.
+    pub not_recorded: AtomicU64,
+    /// Informs answered, each after all of its events were durable.
+    pub informs_answered: AtomicU64,
     /// Passive results produced by OID rules.
     pub rule_results: AtomicU64,
     pub dropped_source: AtomicU64,
     pub dropped_community: AtomicU64,
     pub dropped_user: AtomicU64,
     pub dropped_rate_limit: AtomicU64,
-    /// Refused because the queue to the spool was full (the spool is slower than the trap rate); checked before an
-    /// inform is answered, so such an inform is not answered and its sender retries it.
+    /// Refused because the queue to the spool was full (the spool is slower than the trap rate); such an inform is
+    /// not answered and its sender retries it.
     pub dropped_queue_full: AtomicU64,
     /// Datagrams that were not valid SNMP (counted from the library's parse-failure warnings).
     pub malformed: AtomicU64,

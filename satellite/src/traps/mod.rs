@@ -2,20 +2,16 @@
 //! SNMPv3 (USM authNoPriv/authPriv) notifications, and hands each one to the spool as an
 //! [`EventKind::Trap`] event (plus an [`EventKind::CheckResult`] when an OID rule matches).
 //!
-//! Pipeline: async-snmp `NotificationReceiver` (decode, USM, inform Response) → [`admission`]
-//! (source networks, community/user allow-lists, token-bucket flood limit; refusals counted) →
-//! [`convert`] and [`rules`] → a bounded queue → a forwarder that keeps up to [`MAX_IN_FLIGHT`] spool
-//! appends in flight, in order, so group commit can batch them.
-//! Malformed datagrams never stop the receiver: the library skips them and [`parse_failures`] counts them.
+//! Pipeline: async-snmp `NotificationReceiver::recv_deferred` (decode, USM; an inform's Response is built but
+//! not sent) → [`admission`] (source networks, community/user allow-lists, token-bucket flood limit; refusals
+//! counted) → [`convert`] and [`rules`] (a match goes through the check engine, [`passive`]) → a bounded queue →
+//! a forwarder that keeps up to [`MAX_IN_FLIGHT`] spool appends in flight, in order, so group commit can batch
+//! them. Malformed datagrams never stop the receiver: the library skips them and [`parse_failures`] counts them.
 //!
-//! Informs are answered by the library as soon as they are admitted, before the spool has fsynced the event;
-//! a crash in between loses that inform even though its sender saw a Response (a window of one fsync).
-//! Why it is not deferred (async-snmp 0.18.1, issue 6): `NotificationReceiver::recv` sends the Response in
-//! `handle_v2c_at`/`handle_v3_at` (src/notification/handlers.rs) before it returns; the only hook before that
-//! is the synchronous acceptance policy, which the library documents as side-effect-free and which cannot
-//! await a spool append; and answering informs ourselves on our own socket would need the v3 inbound USM
-//! processing and Response encoding (`v3::process::process_v3_inbound`, `v3::encode::encode_v3_response`),
-//! which are crate-private.
+//! Invariant: an inform is answered only after every event it produced is durable in the spool (fsynced).
+//! The Response is sent by the forwarder once those appends complete; if the queue to the spool is full or the
+//! spool refuses an append, the Response is dropped unsent and the sender retries. `recv_deferred` is our patch to
+//! async-snmp 0.18.1 (vendor/async-snmp/VENDORED.md): upstream answers the inform before returning it.
 //!
 //! Not here: the `[traps]` table of the satellite config lives in [`config`] until the config module
 //! takes it over; sending traps northbound is the NOC's job (`noc/src/sinks/snmp.rs`).
@@ -25,6 +21,7 @@ pub mod config;
 pub mod convert;
 pub mod engine_state;
 mod parse_failures;
+pub mod passive;
 pub mod rules;
 mod socket_buffer;
 
@@ -34,9 +31,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
-use async_snmp::notification::{NotificationAcceptance, NotificationReceiver};
+use async_snmp::InformResponder;
+use async_snmp::notification::NotificationReceiver;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
+use outpost_format::event::StateChange;
 use outpost_format::{EventKind, UnixMillis};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -45,6 +44,7 @@ use tracing::instrument::WithSubscriber;
 
 pub use admission::TrapStats;
 pub use config::TrapConfig;
+pub use passive::PassiveResults;
 
 use crate::outbox::EventSink;
 use config::ReceiverSettings;
@@ -61,48 +61,84 @@ pub struct TrapReceiver {
     pub task: JoinHandle<()>,
 }
 
-/// Starts the receiver task; what the daemon calls. Does nothing (a finished task) when `traps.enabled` is false.
-///
-/// Synchronous so it fits a non-async start-up hook: the config is validated, the SNMPv3 engine state loaded
-/// and the address test-bound here, so a bad config, an unreadable engine file, a privileged port or an address
-/// in use fail start-up with a clear error; the task then binds for real.
+/// Starts the receiver task without a check engine (rule results go to the NOC as they are); see [`prepare`].
 /// Must be called within a tokio runtime.
 pub fn spawn(config: &TrapConfig, sink: EventSink, cancel: CancellationToken) -> anyhow::Result<JoinHandle<()>> {
+    Ok(prepare(config)?.spawn(sink, None, cancel))
+}
+
+/// A receiver whose config is valid, SNMPv3 engine state loaded and address test-bound, not yet started.
+pub struct Prepared {
+    /// `None` when `traps.enabled` is false.
+    ready: Option<(ReceiverSettings, Option<async_snmp::AuthoritativeEngine>)>,
+}
+
+/// What the daemon calls first: a bad config, an unreadable engine file, a privileged port or an address in use
+/// fail start-up here with a clear error, before any check runs. Synchronous so it fits a non-async start-up hook.
+pub fn prepare(config: &TrapConfig) -> anyhow::Result<Prepared> {
     if !config.enabled {
-        tracing::debug!("SNMP trap receiver disabled ([traps] enabled = false)");
-        return Ok(tokio::spawn(async {}));
+        return Ok(Prepared { ready: None });
     }
     let settings = config.validate()?;
     std::net::UdpSocket::bind(settings.listen).map_err(|e| bind_error(&settings, &e))?;
     let engine = load_engine(&settings)?;
-    Ok(tokio::spawn(async move {
-        match start_validated(settings, engine, sink, cancel).await {
-            Ok(receiver) => {
-                if let Err(e) = receiver.task.await {
-                    tracing::error!(error = %e, "SNMP trap receiver task failed");
+    Ok(Prepared { ready: Some((settings, engine)) })
+}
+
+impl Prepared {
+    /// Starts the receiver task (it binds for real); a finished task when `traps.enabled` is false.
+    /// Rule results go through `passive` (the check engine) when given. Must be called within a tokio runtime.
+    pub fn spawn(
+        self,
+        sink: EventSink,
+        passive: Option<Arc<dyn PassiveResults>>,
+        cancel: CancellationToken,
+    ) -> JoinHandle<()> {
+        let Some((settings, engine)) = self.ready else {
+            tracing::debug!("SNMP trap receiver disabled ([traps] enabled = false)");
+            return tokio::spawn(async {});
+        };
+        tokio::spawn(async move {
+            match start_validated(settings, engine, Pipeline { sink, passive }, cancel).await {
+                Ok(receiver) => {
+                    if let Err(e) = receiver.task.await {
+                        tracing::error!(error = %e, "SNMP trap receiver task failed");
+                    }
                 }
+                Err(e) => tracing::error!(error = format!("{e:#}"), "SNMP trap receiver did not start"),
             }
-            Err(e) => tracing::error!(error = format!("{e:#}"), "SNMP trap receiver did not start"),
-        }
-    }))
+        })
+    }
 }
 
 /// Binds and starts the receiver (whatever `enabled` says), returning the bound address and the counters.
-pub async fn start(config: &TrapConfig, sink: EventSink, cancel: CancellationToken) -> anyhow::Result<TrapReceiver> {
+pub async fn start(
+    config: &TrapConfig,
+    sink: EventSink,
+    passive: Option<Arc<dyn PassiveResults>>,
+    cancel: CancellationToken,
+) -> anyhow::Result<TrapReceiver> {
     let settings = config.validate()?;
     let engine = load_engine(&settings)?;
-    start_validated(settings, engine, sink, cancel).await
+    start_validated(settings, engine, Pipeline { sink, passive }, cancel).await
+}
+
+/// Where admitted traps go: the spool, and rule results through the check engine when there is one.
+#[derive(Clone)]
+struct Pipeline {
+    sink: EventSink,
+    passive: Option<Arc<dyn PassiveResults>>,
 }
 
 async fn start_validated(
     settings: ReceiverSettings,
     engine: Option<async_snmp::AuthoritativeEngine>,
-    sink: EventSink,
+    pipeline: Pipeline,
     cancel: CancellationToken,
 ) -> anyhow::Result<TrapReceiver> {
     let stats = Arc::new(TrapStats::default());
     let (tx, rx) = mpsc::channel::<Admitted>(settings.queue);
-    let receiver = build_receiver(&settings, engine, stats.clone(), tx.downgrade()).await?;
+    let receiver = build_receiver(&settings, engine, stats.clone()).await?;
     let local_addr = receiver.local_addr();
     match socket_buffer::enlarge_receive_buffer(local_addr, settings.receive_buffer_bytes) {
         Ok(Some(granted)) => tracing::debug!(granted, "trap receiver socket buffer set"),
@@ -114,7 +150,7 @@ async fn start_validated(
     tracing::info!(%local_addr, users = settings.users.len(), rules = settings.rules.len(), "SNMP trap receiver listening");
     let dispatch = parse_failures::CountingDispatch::wrap_current(stats.clone());
     let queue = Queue { tx, rx };
-    let task = tokio::spawn(run(receiver, settings, queue, sink, cancel, stats.clone()).with_subscriber(dispatch));
+    let task = tokio::spawn(run(receiver, settings, queue, pipeline, cancel, stats.clone()).with_subscriber(dispatch));
     Ok(TrapReceiver { local_addr, stats, task })
 }
 
@@ -138,12 +174,11 @@ async fn build_receiver(
     settings: &ReceiverSettings,
     engine: Option<async_snmp::AuthoritativeEngine>,
     stats: Arc<TrapStats>,
-    queue: mpsc::WeakSender<Admitted>,
 ) -> anyhow::Result<NotificationReceiver> {
     let admission = admission::Admission::new(settings);
     let mut builder = NotificationReceiver::builder()
         .bind(settings.listen.to_string())
-        .acceptance_policy(move |envelope| admit(&admission, envelope, &stats, &queue));
+        .acceptance_policy(move |envelope| admission.evaluate(envelope, &stats));
     if let Some(engine) = engine {
         builder = builder.authoritative_engine(engine);
         for user in &settings.users {
@@ -159,51 +194,31 @@ async fn build_receiver(
     builder.build().await.map_err(|e| bind_error(settings, &e))
 }
 
-/// The acceptance policy: the allow-lists and rate limit, then room in the queue to the spool.
-///
-/// The queue is checked here, before the library answers an inform, so that an inform is never answered and
-/// then dropped for lack of room. Only the receive loop sends into the queue and the forwarder only takes from
-/// it, so room seen here is still there when the loop enqueues this notification.
-/// Weak: the policy lives as long as the receiver, and must not keep the queue open once the loop has ended.
-fn admit(
-    admission: &admission::Admission,
-    envelope: &async_snmp::notification::NotificationEnvelope<'_>,
-    stats: &TrapStats,
-    queue: &mpsc::WeakSender<Admitted>,
-) -> NotificationAcceptance {
-    if admission.evaluate(envelope, stats) == NotificationAcceptance::Reject {
-        return NotificationAcceptance::Reject;
-    }
-    if queue.upgrade().is_none_or(|tx| tx.capacity() == 0) {
-        stats.count_drop(admission::DropReason::QueueFull);
-        return NotificationAcceptance::Reject;
-    }
-    NotificationAcceptance::Accept
-}
-
 /// Both ends of the queue between the receive loop and the forwarder.
 struct Queue {
     tx: mpsc::Sender<Admitted>,
     rx: mpsc::Receiver<Admitted>,
 }
 
-/// What the receive loop hands the forwarder: the trap event and, if a rule matched, the passive result.
+/// What the receive loop hands the forwarder: the trap event, the passive result if a rule matched, and for an
+/// inform the Response to send once all of that is durable.
 struct Admitted {
     time: UnixMillis,
     trap: EventKind,
-    passive: Option<EventKind>,
+    passive: Option<StateChange>,
+    ack: Option<InformResponder>,
 }
 
 async fn run(
     receiver: NotificationReceiver,
     settings: ReceiverSettings,
     queue: Queue,
-    sink: EventSink,
+    pipeline: Pipeline,
     cancel: CancellationToken,
     stats: Arc<TrapStats>,
 ) {
     let Queue { tx, rx } = queue;
-    let forwarder = tokio::spawn(forward(rx, sink, stats.clone()));
+    let forwarder = tokio::spawn(forward(rx, pipeline, stats.clone()));
     let mut usm_tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         let received = tokio::select! {
@@ -212,22 +227,23 @@ async fn run(
                 copy_usm_failures(&receiver, &stats);
                 continue;
             }
-            r = receiver.recv() => r,
+            r = receiver.recv_deferred() => r,
         };
         copy_usm_failures(&receiver, &stats);
         match received {
-            Ok(received) => {
+            Ok((received, ack)) => {
                 let trap = convert::to_trap(&received.notification, received.source);
-                let passive = rules::apply(&settings.rules, &trap, received.source).map(EventKind::CheckResult);
+                let passive = rules::apply(&settings.rules, &trap, received.source);
                 if passive.is_some() {
                     stats.rule_results.fetch_add(1, Ordering::Relaxed);
                 }
-                let item = Admitted { time: now_millis(), trap: EventKind::Trap(trap), passive };
+                let item = Admitted { time: now_millis(), trap: EventKind::Trap(trap), passive, ack };
                 match tx.try_send(item) {
                     Ok(()) => {
                         stats.received.fetch_add(1, Ordering::Relaxed);
                         metrics::counter!("outpost_traps_received_total").increment(1);
                     }
+                    // The item, with an inform's Response, is dropped unsent: the sender will retry.
                     Err(_) => stats.count_drop(admission::DropReason::QueueFull),
                 }
             }
@@ -254,34 +270,55 @@ async fn run(
     );
 }
 
-/// Hands admitted traps to the spool in arrival order, with up to [`MAX_IN_FLIGHT`] appends awaiting fsync.
+/// Hands admitted traps to the spool in arrival order, with up to [`MAX_IN_FLIGHT`] traps awaiting fsync, and
+/// answers each inform once all of its events are durable.
 /// Ends when the receive loop drops its sender and everything queued has been recorded.
-async fn forward(mut rx: mpsc::Receiver<Admitted>, sink: EventSink, stats: Arc<TrapStats>) {
+async fn forward(mut rx: mpsc::Receiver<Admitted>, pipeline: Pipeline, stats: Arc<TrapStats>) {
     let mut in_flight = FuturesOrdered::new();
     let mut open = true;
     while open || !in_flight.is_empty() {
         tokio::select! {
             biased;
-            Some(result) = in_flight.next(), if !in_flight.is_empty() => record(result, &stats),
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
             item = rx.recv(), if open && in_flight.len() < MAX_IN_FLIGHT => match item {
-                Some(Admitted { time, trap, passive }) => {
-                    for kind in std::iter::once(trap).chain(passive) {
-                        let sink = sink.clone();
-                        in_flight.push_back(async move { sink.emit(time, kind).await });
-                    }
-                }
+                Some(item) => in_flight.push_back(record(item, pipeline.clone(), stats.clone())),
                 None => open = false,
             },
         }
     }
 }
 
-fn record(result: Result<u64, crate::outbox::SinkClosed>, stats: &TrapStats) {
-    match result {
-        Ok(_) => {
-            stats.recorded.fetch_add(1, Ordering::Relaxed);
+/// Records one admitted trap (the trap event first, then what its rule raised), then answers it if it is an
+/// inform and every append succeeded.
+async fn record(item: Admitted, pipeline: Pipeline, stats: Arc<TrapStats>) {
+    let Admitted { time, trap, passive, ack } = item;
+    let mut events = vec![trap];
+    if let Some(result) = passive {
+        events.extend(passive::events_for(pipeline.passive.as_ref(), result, time));
+    }
+    // Queued in order on this future's first poll, so group commit batches them with their neighbours.
+    let appends = events.into_iter().map(|kind| pipeline.sink.emit(time, kind));
+    let mut durable = true;
+    for result in futures_util::future::join_all(appends).await {
+        match result {
+            Ok(_) => {
+                stats.recorded.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                durable = false;
+                stats.not_recorded.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "a received trap was not recorded; an inform is left unanswered");
+            }
         }
-        Err(e) => tracing::error!(error = %e, "a received trap was not recorded"),
+    }
+    if let Some(ack) = ack.filter(|_| durable) {
+        match ack.send().await {
+            async_snmp::InformAckOutcome::Sent => {
+                stats.informs_answered.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("outpost_traps_informs_answered_total").increment(1);
+            }
+            outcome => tracing::warn!(?outcome, "could not answer an inform; its sender will retry"),
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! OID rules: a trap that matches a rule also becomes a passive check result for a service,
 //! so e.g. a linkDown trap can turn `router1/link` CRITICAL.
 //!
-//! The result is emitted as [`EventKind::CheckResult`] right after the trap event.
-//! The check engine does not (yet) expose a way to submit passive results, so the satellite's own
-//! state for that service is not changed by it; the NOC applies the event.
+//! The result is a passive check result: [`super::passive`] applies it through the satellite's check engine
+//! (SOFT/HARD state machine, alerts and notifications, as active results) and the events it raises are recorded
+//! right after the trap event. Without an engine it is recorded as one `CheckResult` event.
 
 use std::net::SocketAddr;
 
