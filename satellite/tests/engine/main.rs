@@ -3,6 +3,7 @@
 
 mod config_errors;
 mod operator;
+mod passive;
 mod plugins;
 mod retention;
 mod shutdown;
