@@ -49,7 +49,8 @@ pub struct SnmpSinkConfig {
     /// The OUTPOST-MIB root; change it together with the MIB's MODULE-IDENTITY.
     #[serde(default = "default_enterprise")]
     pub enterprise: String,
-    /// SNMPv3 USM user (version 3). v3 informs only: v3 traps would need a persisted local engine.
+    /// SNMPv3 USM user (version 3). v3 informs only: for a v3 trap the NOC would be the authoritative engine, and
+    /// every receiver would need its engine ID configured in advance; an inform discovers the receiver's.
     #[serde(default)]
     pub user: Option<String>,
     #[serde(default)]
@@ -246,7 +247,9 @@ impl SnmpSink {
             "3" => {
                 if !config.inform {
                     bail!(
-                        "sinks.snmp {:?}: SNMPv3 is supported with inform = true (traps would need a persisted engine ID)",
+                        "sinks.snmp {:?}: version = \"3\" needs inform = true. An SNMPv3 trap's sender is the \
+                         authoritative engine, so every receiver would have to be configured with a persisted NOC \
+                         engine ID; an inform discovers the receiver's engine ID instead (docs/northbound.md)",
                         config.name
                     );
                 }
@@ -425,6 +428,14 @@ mod tests {
         let cfg: SnmpSinkConfig =
             toml::from_str("name = \"n\"\ndestination = \"127.0.0.1:162\"\nversion = \"3\"").expect("toml");
         assert!(SnmpSink::new(cfg).is_err(), "v3 without inform and user");
+        // See: #6 — v3 destinations must use informs, even with a complete user.
+        let cfg: SnmpSinkConfig = toml::from_str(
+            "name = \"n\"\ndestination = \"127.0.0.1:162\"\nversion = \"3\"\ninform = false\nuser = \"u\"\n\
+             auth_protocol = \"SHA\"\nauth_password = \"authpass123\"",
+        )
+        .expect("toml");
+        let err = SnmpSink::new(cfg).err().expect("v3 traps are refused").to_string();
+        assert!(err.contains("needs inform = true"), "{err}");
         let cfg: SnmpSinkConfig =
             toml::from_str("name = \"n\"\ndestination = \"127.0.0.1:162\"\nenterprise = \"x\"").expect("toml");
         assert!(SnmpSink::new(cfg).is_err());

@@ -49,7 +49,8 @@ pub use passive::PassiveResults;
 use crate::outbox::EventSink;
 use config::ReceiverSettings;
 
-/// Spool appends awaited at once. Enough for group commit to batch a burst; bounded so memory is too.
+/// Traps whose spool appends are awaited at once (each with its rule's events and, for an inform, its unsent
+/// Response). Enough for group commit to batch a burst; bounded so memory is too.
 pub const MAX_IN_FLIGHT: usize = 1024;
 
 /// A running receiver.
