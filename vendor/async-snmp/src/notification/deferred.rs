@@ -174,3 +174,93 @@ impl NotificationReceiver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
+    use super::super::{InformAckOutcome, NotificationReceiver};
+    use crate::message::CommunityMessage;
+    use crate::oid;
+    use crate::pdu::Pdu;
+
+    fn v2c_inform(request_id: i32) -> Bytes {
+        let pdu = Pdu::inform_request(request_id, 100, &oid!(1, 3, 6, 1, 6, 3, 1, 1, 5, 1), vec![]);
+        CommunityMessage::v2c(Bytes::from_static(b"public"), pdu)
+            .unwrap()
+            .encode()
+            .unwrap()
+    }
+
+    async fn next_response_id(client: &tokio::net::UdpSocket) -> i32 {
+        let mut buf = [0u8; 1500];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(5), client.recv_from(&mut buf))
+            .await
+            .expect("a Response")
+            .unwrap();
+        let data = Bytes::copy_from_slice(&buf[..n]);
+        let message =
+            CommunityMessage::decode_with_target(data, None, crate::DecodeConfig::DEFAULT).unwrap();
+        message.value.pdu().standard().unwrap().request_id
+    }
+
+    #[tokio::test]
+    async fn deferred_inform_is_answered_only_when_sent_and_never_when_dropped() {
+        let receiver = NotificationReceiver::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let target = receiver.local_addr();
+
+        client.send_to(&v2c_inform(7), target).await.unwrap();
+        let (received, responder) = receiver.recv_deferred().await.unwrap();
+        assert!(received.notification.is_confirmed());
+        assert!(received.inform_ack.is_none());
+        let responder = responder.expect("an Inform comes with a responder");
+        assert_eq!(responder.request_id(), 7);
+        assert_eq!(responder.destination(), client.local_addr().unwrap());
+        let mut buf = [0u8; 1];
+        assert!(
+            client.try_recv_from(&mut buf).is_err(),
+            "answered before send"
+        );
+        assert!(matches!(responder.send().await, InformAckOutcome::Sent));
+        assert_eq!(next_response_id(&client).await, 7);
+
+        // A dropped responder sends nothing: the next Response is the next Inform's.
+        client.send_to(&v2c_inform(8), target).await.unwrap();
+        let (_, dropped) = receiver.recv_deferred().await.unwrap();
+        drop(dropped);
+        client.send_to(&v2c_inform(9), target).await.unwrap();
+        let (_, responder) = receiver.recv_deferred().await.unwrap();
+        assert!(matches!(
+            responder.unwrap().send().await,
+            InformAckOutcome::Sent
+        ));
+        assert_eq!(next_response_id(&client).await, 9);
+    }
+
+    #[tokio::test]
+    async fn traps_come_without_a_responder_and_recv_still_answers_at_once() {
+        let receiver = NotificationReceiver::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let trap = CommunityMessage::v2c(
+            Bytes::from_static(b"public"),
+            Pdu::trap_v2(3, 100, &oid!(1, 3, 6, 1, 6, 3, 1, 1, 5, 1), vec![]),
+        )
+        .unwrap()
+        .encode()
+        .unwrap();
+        client.send_to(&trap, receiver.local_addr()).await.unwrap();
+        let (_, responder) = receiver.recv_deferred().await.unwrap();
+        assert!(responder.is_none());
+
+        client
+            .send_to(&v2c_inform(4), receiver.local_addr())
+            .await
+            .unwrap();
+        let received = receiver.recv().await.unwrap();
+        assert!(matches!(received.inform_ack, Some(InformAckOutcome::Sent)));
+        assert_eq!(next_response_id(&client).await, 4);
+    }
+}

@@ -30,7 +30,7 @@ impl super::NotificationReceiver {
         &self,
         data: Bytes,
         source: SocketAddr,
-    ) -> Result<Option<Accepted>> {
+    ) -> Result<Option<ReceivedNotification>> {
         let decoded =
             CommunityMessage::decode_with_target(data, Some(source), self.inner.decode_config)?;
         let decode_anomalies = decoded.anomalies;
@@ -57,7 +57,7 @@ impl super::NotificationReceiver {
                     tracing::debug!(target: "async_snmp::notification", { snmp.source = %source }, "notification acceptance policy dropped v1 trap");
                     return Ok(None);
                 }
-                Ok(Some(Accepted::trap(ReceivedNotification::trap(
+                Ok(Some(ReceivedNotification::trap(
                     notification,
                     source,
                     NotificationWireIdentity {
@@ -65,7 +65,7 @@ impl super::NotificationReceiver {
                         request_id: None,
                         v3: None,
                     },
-                ))))
+                )))
             }
             crate::message::CommunityPdu::Standard(_) => Ok(None),
         }

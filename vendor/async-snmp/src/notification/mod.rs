@@ -1767,7 +1767,10 @@ impl NotificationReceiver {
         response_source: Option<crate::udp_responder::DestinationMetadata>,
     ) -> Result<Option<deferred::Accepted>> {
         match crate::message::peek_version(data.clone(), source)? {
-            Version::V1 => self.handle_v1(data, source).await,
+            Version::V1 => Ok(self
+                .handle_v1(data, source)
+                .await?
+                .map(deferred::Accepted::trap)),
             Version::V2c => self.handle_v2c_at(data, source, response_source).await,
             Version::V3 => self.handle_v3_at(data, source, response_source).await,
         }
