@@ -104,7 +104,7 @@ impl TrapHarness {
         let cancel = CancellationToken::new();
         let (receiver, events) = runtime.block_on(async {
             let (sink, events) = EventSink::in_memory();
-            let receiver = traps::start(&config, sink, cancel.clone()).await.expect("the trap receiver starts");
+            let receiver = traps::start(&config, sink, None, cancel.clone()).await.expect("the trap receiver starts");
             (receiver, events)
         });
         let fuzz = UdpSocket::bind("127.0.0.1:0").expect("bind the fuzz socket");
