@@ -9,12 +9,14 @@
 //! transaction) is what makes FULL affordable: one fsync covers a whole batch.
 //!
 //! Readers use a small pool of connections; WAL lets them read while the writer writes.
+//! WAL checkpoints run on their own thread ([`checkpoint`]), never inside the writer's commits.
 //! A networked store for multi-node NOCs would implement the same methods.
 
 pub mod apply;
 pub mod base_cache;
 #[cfg(test)]
 mod base_cache_tests;
+pub mod checkpoint;
 mod codec;
 pub mod queries;
 pub mod schema;
@@ -152,6 +154,8 @@ struct Inner {
     admin: Mutex<Connection>,
     /// `None` for a client store (CLI) that never applies frames.
     writer: Option<writer::WriterHandle>,
+    /// Copies the WAL into the database beside the writer; `None` with the writer. Stopped at shutdown.
+    checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     changes: broadcast::Sender<Change>,
     options: StoreOptions,
     /// Bounds concurrent snapshot preparation (see [`MAX_CONCURRENT_PREPARES`]).
@@ -181,11 +185,15 @@ impl Store {
         schema::migrate(&mut admin).with_context(|| format!("migrate store {}", path.display()))?;
         let (changes, _) = broadcast::channel(CHANGE_CHANNEL_CAPACITY);
         let bases = Arc::new(base_cache::BaseCache::new(if with_writer { options.base_cache_bytes } else { 0 }));
-        let writer = if with_writer {
-            let conn = open_connection(path, WRITER_CACHE_KIB)?;
-            Some(writer::WriterHandle::spawn(conn, options.clone(), bases.clone(), changes.clone())?)
+        let (writer, checkpointer) = if with_writer {
+            let mut conn = open_connection(path, WRITER_CACHE_KIB)?;
+            let wal = Arc::new(checkpoint::WalState::default());
+            checkpoint::install_hook(&mut conn, wal.clone())?;
+            let checkpointer = checkpoint::Checkpointer::spawn(open_connection(path, READER_CACHE_KIB)?, path, wal)?;
+            let writer = writer::WriterHandle::spawn(conn, options.clone(), bases.clone(), changes.clone())?;
+            (Some(writer), Some(checkpointer))
         } else {
-            None
+            (None, None)
         };
         Ok(Store {
             inner: Arc::new(Inner {
@@ -193,6 +201,7 @@ impl Store {
                 readers: Mutex::new(Vec::new()),
                 admin: Mutex::new(admin),
                 writer,
+                checkpointer: Mutex::new(checkpointer),
                 changes,
                 options,
                 prepares: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PREPARES)),
@@ -269,6 +278,9 @@ impl Store {
     pub fn shutdown(&self) {
         if let Some(w) = &self.inner.writer {
             w.shutdown();
+        }
+        if let Some(mut c) = self.inner.checkpointer.lock().expect("checkpointer lock poisoned").take() {
+            c.stop();
         }
     }
 
@@ -414,9 +426,10 @@ fn open_connection(path: &Path, cache_kib: i64) -> anyhow::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     // WAL: readers never block the writer. FULL: a commit is durable when it returns (we ack after commit).
+    // No automatic checkpoints: they would run inside commits; the checkpoint thread does them (checkpoint.rs).
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA busy_timeout = 10000;",
+         PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 0;",
     )?;
     conn.pragma_update(None, "cache_size", -cache_kib)?;
     Ok(conn)
