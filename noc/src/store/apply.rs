@@ -524,7 +524,14 @@ pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions, cache: 
         tracing::warn!(location, last_seen, "satellite silent");
     }
     let max_age = opts.events_max_age.as_millis() as i64;
-    c.execute("DELETE FROM events WHERE received_at < ?1", [now - max_age])?;
+    // Ids follow commit order and received_at is the NOC clock at commit, so the old rows are a prefix in id
+    // order: delete up to the first young one (scanning only what is deleted; no received_at index needed).
+    // If the NOC clock stepped back, rows after the step wait for the young row before them to age out.
+    c.execute(
+        "DELETE FROM events WHERE id < coalesce((SELECT id FROM events WHERE received_at >= ?1 ORDER BY id LIMIT 1), \
+         (SELECT max(id) + 1 FROM events))",
+        [now - max_age],
+    )?;
     c.execute(
         "DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?1",
         [opts.events_max_rows.min(i64::MAX as u64) as i64],
@@ -576,6 +583,32 @@ mod tests {
     }
 
     #[test]
+    fn age_retention_deletes_the_old_prefix_of_the_log_and_never_reuses_ids() {
+        let mut c = Connection::open_in_memory().expect("open");
+        crate::store::schema::migrate(&mut c).expect("migrate");
+        let opts = StoreOptions { events_max_age: std::time::Duration::from_secs(10), ..Default::default() };
+        let cache = BaseCache::new(0);
+        let now = 1_800_000_000_000;
+        let mut ctx = BatchCtx { now, ..Default::default() };
+        let event = |seq| Event { seq, time: now, kind: EventKind::Lifecycle(Lifecycle::Paused) };
+        for (seq, age_s) in [(1, 30), (2, 20), (3, 11), (4, 9), (5, 0)] {
+            insert_event(&c, &mut ctx, "FRA1", 1, &event(seq), now - age_s * 1000, None, None).expect("insert");
+        }
+        let seqs = |c: &Connection| -> Vec<i64> {
+            let mut st = c.prepare("SELECT seq FROM events ORDER BY id").expect("prepare");
+            st.query_map([], |r| r.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
+        };
+        maintain(&c, &mut ctx, &opts, &cache).expect("maintain");
+        assert_eq!(seqs(&c), [4, 5], "events older than 10 s go, younger ones stay");
+        ctx.now = now + 60_000;
+        maintain(&c, &mut ctx, &opts, &cache).expect("maintain");
+        assert!(seqs(&c).is_empty(), "everything old goes, up to the newest row");
+        let later = ctx.now;
+        let id = insert_event(&c, &mut ctx, "FRA1", 1, &event(6), later, None, None).expect("insert");
+        assert_eq!(id, 6, "ids are never reused after the log was emptied (sink cursors rely on it)");
+    }
+
+    #[test]
     fn only_the_satellites_overflow_report_explains_a_gap() {
         let overflow = |first, last| Event {
             seq: 10,
@@ -586,6 +619,7 @@ mod tests {
                 dropped_bytes: 1,
                 first_dropped_seq: first,
                 last_dropped_seq: last,
+                perfdata_stripped: 0,
             }),
         };
         assert!(overflow_explains_gap(&overflow(5, 9), 5, 10));
