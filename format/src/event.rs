@@ -224,13 +224,19 @@ pub enum Lifecycle {
         changed: u32,
         removed: u32,
     },
-    /// The spool ran out of budget and dropped data, oldest first; counts since the last such report.
+    /// The spool ran out of budget and gave way, in this order: pending snapshots, then perfdata of queued events
+    /// (oldest first; the events stay), then whole events (oldest first). Counts since the last such report.
     SpoolOverflow {
         dropped_events: u64,
         dropped_snapshots: u64,
+        /// Bytes freed by all of the above.
         dropped_bytes: u64,
         first_dropped_seq: u64,
         last_dropped_seq: u64,
+        /// Queued events whose perfdata was removed (the events themselves were kept).
+        /// Added after the first release: absent (0) from older satellites.
+        #[serde(default)]
+        perfdata_stripped: u64,
     },
     /// A corrupt spool segment was quarantined; the records it held could not be read.
     SpoolCorruption {

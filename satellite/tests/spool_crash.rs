@@ -5,8 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use outpost_format::event::Lifecycle;
-use outpost_format::{Event, EventKind};
+use outpost_format::EventKind;
 use outpost_satellite::spool::{Recovery, Spool, SpoolConfig, SpoolError};
+
+mod spool_support;
+use spool_support::drain;
 
 fn cfg() -> SpoolConfig {
     SpoolConfig { max_bytes: u64::MAX, max_age: None, segment_bytes: 1024, fsync: true }
@@ -19,19 +22,6 @@ fn kind(i: u32) -> EventKind {
 fn append_n(spool: &Spool, from: u32, n: u32) -> Vec<u64> {
     let evs: Vec<_> = (from..from + n).map(|i| (i64::from(i), kind(i))).collect();
     spool.append(&evs).expect("append")
-}
-
-fn drain(spool: &Spool) -> Vec<Event> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    loop {
-        let b = spool.read(from, 10_000, usize::MAX).expect("read");
-        if b.events.is_empty() {
-            return out;
-        }
-        from = b.next_spool_seq;
-        out.extend(b.events);
-    }
 }
 
 fn segments(dir: &Path) -> Vec<PathBuf> {

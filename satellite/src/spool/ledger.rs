@@ -36,6 +36,9 @@ pub struct Ledger {
     pub dropped_events: u64,
     pub dropped_snapshots: u64,
     pub dropped_bytes: u64,
+    /// Queued events whose perfdata gave way to the byte budget (added later: absent in older ledgers).
+    #[serde(default)]
+    pub perfdata_stripped: u64,
     pub quarantined_segments: u64,
     /// Satellite clock of the last acknowledgement that moved a position, Unix ms (0: never).
     pub last_delivery_ms: i64,
@@ -53,6 +56,8 @@ pub struct OverflowReport {
     pub dropped_events: u64,
     pub dropped_snapshots: u64,
     pub dropped_bytes: u64,
+    #[serde(default)]
+    pub perfdata_stripped: u64,
 }
 
 impl Ledger {
@@ -68,6 +73,7 @@ impl Ledger {
             dropped_events: 0,
             dropped_snapshots: 0,
             dropped_bytes: 0,
+            perfdata_stripped: 0,
             quarantined_segments: 0,
             last_delivery_ms: 0,
             unacked_overflow: Vec::new(),

@@ -21,6 +21,8 @@
 //! - An append returns only after the bytes are fsynced (one fsync per batch: group commit, `writer.rs`).
 //! - A segment is deleted only when the NOC's acknowledgement covers its last record,
 //!   or when the byte/age budget forces a drop (counted, reported, and a new epoch begun).
+//! - A written record changes only when the byte budget strips its perfdata (counted and reported);
+//!   its seq, time and everything else stay.
 //! - Spool seqs in the log are consecutive with no holes: a damaged range is replaced by
 //!   `SpoolCorruption` placeholder events with the same seqs, so the NOC never sees a gap it cannot explain.
 //! - After a crash, a torn tail (file ends inside a record) is truncated at the last whole record.
@@ -31,12 +33,14 @@
 //!
 //! # Budgets
 //!
-//! Over `max_bytes`, the pending snapshot goes first (a newer one supersedes it anyway), then the oldest
-//! segments, whole. A sealed segment whose newest event is older than `max_age` is dropped too.
-//! Each drop appends a `Lifecycle::SpoolOverflow` event, so the NOC learns what it will never see. A drop that
-//! discards earlier reports before they were acknowledged adds their counts to its own (`Ledger::unacked_overflow`),
-//! so the reports that reach the NOC always add up to everything dropped.
-//! The budget is enforced at segment granularity: set `segment_bytes` well below `max_bytes`.
+//! Over `max_bytes`, in this order: the pending snapshot goes (a newer one supersedes it anyway); then the
+//! perfdata of queued events, oldest segment first, the events kept (`strip.rs`, a crash-safe rewrite that keeps
+//! every seq); then the oldest segments, whole. A sealed segment whose newest event is older than `max_age`
+//! is dropped too. Each pass that gave way appends a `Lifecycle::SpoolOverflow` event with its counts, so the
+//! NOC learns what it will never see. A drop that discards earlier reports before they were acknowledged adds
+//! their counts to its own (`Ledger::unacked_overflow`), so the reports that reach the NOC always add up to
+//! everything dropped and stripped. Events are dropped at segment granularity: set `segment_bytes` well below
+//! `max_bytes`.
 
 #[cfg(test)]
 mod ack_tests;
@@ -46,6 +50,7 @@ mod overflow_tests;
 mod record;
 mod segment;
 mod snapshots;
+mod strip;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -149,6 +154,7 @@ pub struct SpoolStats {
     pub next_seq: u64,
     pub dropped_events: u64,
     pub dropped_snapshots: u64,
+    pub perfdata_stripped: u64,
     pub quarantined_segments: u64,
 }
 
@@ -172,6 +178,8 @@ struct SegMeta {
     next_seq: u64,
     len: u64,
     first_time: Option<i64>,
+    /// Its perfdata has been stripped (or it had none) since the spool was opened: nothing more to gain.
+    stripped: bool,
 }
 
 struct ReadCursor {
@@ -210,6 +218,7 @@ impl Spool {
         fs::create_dir_all(&seg_dir).map_err(io_err(&seg_dir))?;
         fs::create_dir_all(dir.join("quarantine")).map_err(io_err(dir))?;
         let lock = lock_dir(dir)?;
+        strip::remove_leftovers(&seg_dir).map_err(io_err(&seg_dir))?;
         let mut recoveries = Vec::new();
         let ledger_path = dir.join("ledger");
         let listed = segment::list(&seg_dir).map_err(io_err(&seg_dir))?;
@@ -250,6 +259,7 @@ impl Spool {
                 next_seq: scan.next_seq,
                 len: scan.valid_len,
                 first_time: scan.first_time,
+                stripped: false,
             };
             match (&scan.problem, is_last) {
                 (None, _) => {}
@@ -441,7 +451,10 @@ impl Spool {
             file.sync_all().map_err(io_err(&path))?;
             ledger::sync_dir(&self.dir.join("segments")).map_err(io_err(&path))?;
         }
-        g.segments.insert(first, SegMeta { path, next_seq: first, len: SEGMENT_HEADER_LEN, first_time: None });
+        g.segments.insert(
+            first,
+            SegMeta { path, next_seq: first, len: SEGMENT_HEADER_LEN, first_time: None, stripped: false },
+        );
         g.active = Some(file);
         Ok(())
     }
@@ -628,10 +641,11 @@ impl Spool {
         }
     }
 
-    /// Applies the byte and age budgets: pending snapshot first, then whole segments, oldest first.
+    /// Applies the byte and age budgets: pending snapshot first, then perfdata, then whole segments, oldest first.
     fn enforce_budget(&self, g: &mut Inner, now: UnixMillis) -> Result<(), SpoolError> {
         let mut dropped_events = 0u64;
         let mut dropped_snapshots = 0u64;
+        let mut perfdata_stripped = 0u64;
         let mut dropped_bytes = 0u64;
         let mut first_dropped = None;
         let mut last_dropped = 0u64;
@@ -656,6 +670,11 @@ impl Spool {
                 dropped_bytes += freed;
                 continue;
             }
+            if over_bytes && let Some((events, freed)) = self.strip_oldest(g)? {
+                perfdata_stripped += events;
+                dropped_bytes += freed;
+                continue;
+            }
             let Some((&first, meta)) = g.segments.iter().next() else { break };
             let lo = first.max(g.ledger.acked_seq + 1);
             let hi = meta.next_seq;
@@ -668,7 +687,7 @@ impl Spool {
             dropped_bytes += meta.len;
             self.delete_segment(g, first);
         }
-        if dropped_events == 0 && dropped_snapshots == 0 {
+        if dropped_events == 0 && dropped_snapshots == 0 && perfdata_stripped == 0 {
             return Ok(());
         }
         if dropped_events > 0 {
@@ -683,7 +702,14 @@ impl Spool {
         g.ledger.dropped_events += dropped_events;
         g.ledger.dropped_snapshots += dropped_snapshots;
         g.ledger.dropped_bytes += dropped_bytes;
-        tracing::warn!(dropped_events, dropped_snapshots, dropped_bytes, "spool over budget: dropped the oldest data");
+        g.ledger.perfdata_stripped += perfdata_stripped;
+        tracing::warn!(
+            dropped_events,
+            dropped_snapshots,
+            perfdata_stripped,
+            dropped_bytes,
+            "spool over budget: gave way, oldest first"
+        );
         // Earlier reports this drop discarded before the NOC acknowledged them are carried forward: otherwise a
         // long outage (drop after drop) would tell the NOC only about the last drop.
         let acked_now = g.ledger.acked_seq;
@@ -695,6 +721,7 @@ impl Spool {
                 dropped_events += prev.dropped_events;
                 dropped_snapshots += prev.dropped_snapshots;
                 dropped_bytes += prev.dropped_bytes;
+                perfdata_stripped += prev.perfdata_stripped;
             } else {
                 g.ledger.unacked_overflow.push(prev);
             }
@@ -704,6 +731,7 @@ impl Spool {
             dropped_events,
             dropped_snapshots,
             dropped_bytes,
+            perfdata_stripped,
         });
         let report = Lifecycle::SpoolOverflow {
             dropped_events,
@@ -711,9 +739,42 @@ impl Spool {
             dropped_bytes,
             first_dropped_seq: first_dropped.map_or(0, |s| s - old_offset),
             last_dropped_seq: if dropped_events > 0 { last_dropped - old_offset } else { 0 },
+            perfdata_stripped,
         };
         self.append_locked(g, &[(now, EventKind::Lifecycle(report))])?;
         self.commit(g)
+    }
+
+    /// Strips the perfdata of the oldest segment that may still hold some. Returns the unacknowledged events
+    /// stripped and the bytes freed, or `None` when no segment is left to strip.
+    fn strip_oldest(&self, g: &mut Inner) -> Result<Option<(u64, u64)>, SpoolError> {
+        let count_from = g.ledger.acked_seq + 1;
+        loop {
+            let Some((&first, meta)) = g.segments.iter_mut().find(|(_, m)| !m.stripped) else {
+                return Ok(None);
+            };
+            meta.stripped = true;
+            let done = match strip::strip_segment(&meta.path, first, meta.len, count_from, self.cfg.fsync) {
+                Ok(None) => continue,
+                Ok(Some(done)) => done,
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    // Damage is for the next open to quarantine; here the segment simply gives nothing.
+                    tracing::warn!(segment = %meta.path.display(), error = %e, "spool segment not stripped");
+                    continue;
+                }
+                Err(e) => return Err(SpoolError::Io { path: meta.path.clone(), source: e }),
+            };
+            let freed = meta.len.saturating_sub(done.len);
+            meta.len = done.len;
+            // The open append handle and the read cursor point into the replaced file: let go of both.
+            if g.segments.keys().next_back() == Some(&first) {
+                g.active = None;
+            }
+            if g.cursor.as_ref().is_some_and(|c| c.first == first) {
+                g.cursor = None;
+            }
+            return Ok(Some((done.events, freed)));
+        }
     }
 
     /// Applies the budgets now (the daemon calls this periodically so the age budget acts when idle).
@@ -736,6 +797,7 @@ impl Spool {
             next_seq: g.next_seq - g.ledger.seq_offset,
             dropped_events: g.ledger.dropped_events,
             dropped_snapshots: g.ledger.dropped_snapshots,
+            perfdata_stripped: g.ledger.perfdata_stripped,
             quarantined_segments: g.ledger.quarantined_segments,
         }
     }
