@@ -41,6 +41,65 @@ fn full_spool_drops_oldest_reports_overflow_and_delivers_the_rest() {
 }
 
 #[test]
+fn full_spool_strips_perfdata_before_dropping_events_reports_it_and_delivers_everything_once() {
+    use outpost_format::event::{EventKind, StateChange};
+    use outpost_format::model::{ObjectKey, StateType};
+    use outpost_satellite::spool::Spool;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    // 400 state changes of ~420 B with perfdata (~165 KiB) against 96 KiB: they fit only without perfdata.
+    let cfg = SpoolConfig { max_bytes: 96 << 10, max_age: None, segment_bytes: 8 << 10, fsync: true };
+    let sat = Sat::new(dir.path(), &format!("http://127.0.0.1:{port}"), cfg);
+    let perfdata = "rta=0.052ms;100.000;500.000;0; pl=0%;20;60;0 rtmax=0.100ms;;;; rtmin=0.030ms;;;; \
+                    size=1234B;;;0 time=0.0021s;1.000;5.000;0.000;10.000 load1=0.150;15.000;30.000;0";
+    {
+        let (spool, _) = Spool::open(&sat.spool_dir, sat.spool_cfg.clone()).expect("open spool");
+        for i in 0..400u32 {
+            let kind = EventKind::StateChange(StateChange {
+                key: ObjectKey::service(format!("host{:03}", i % 50), "PING"),
+                state: (i % 3) as u8,
+                previous_state: 0,
+                state_type: StateType::Hard,
+                attempt: 1,
+                max_attempts: 3,
+                output: format!("PING OK - Packet loss = 0%, RTA = 0.{i:03} ms"),
+                long_output: String::new(),
+                perfdata: perfdata.into(),
+            });
+            spool.append(&[(crate::delivery_support::base_time() + i64::from(i), kind)]).expect("append");
+        }
+    }
+    let stats = sat.stats();
+    assert_eq!(stats.dropped_events, 0, "perfdata gave way, no event: {stats:?}");
+    assert!(stats.perfdata_stripped > 0, "{stats:?}");
+    assert!(stats.bytes <= 96 << 10, "{stats:?}");
+
+    let noc = Noc::start(dir.path(), port, None);
+    let out = sat.ship(60);
+    assert!(out.status.success(), "ship: {}", String::from_utf8_lossy(&out.stderr));
+    let events = noc.events();
+    let stats = sat.stats();
+    // One epoch, every seq once, in order, and all 400 state changes by their original times.
+    assert!(events.iter().all(|e| e.epoch == stats.epoch), "no drop, no new epoch");
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..stats.next_seq).collect::<Vec<_>>());
+    let times: Vec<i64> = events.iter().filter(|e| e.kind == "state_change").map(|e| e.time).collect();
+    let base = crate::delivery_support::base_time();
+    assert_eq!(times, (base..base + 400).collect::<Vec<_>>());
+    // The NOC learned how many events lost their perfdata, exactly.
+    let reported: u64 = events
+        .iter()
+        .filter(|e| e.summary.contains("SpoolOverflow"))
+        .map(|e| {
+            let tail = e.summary.split("perfdata_stripped: ").nth(1).expect("count in the summary");
+            tail.trim_end_matches([' ', '}']).parse::<u64>().expect("a number")
+        })
+        .sum();
+    assert_eq!(reported, stats.perfdata_stripped);
+}
+
+#[test]
 fn corrupted_spool_file_is_quarantined_reported_and_the_rest_delivered() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
