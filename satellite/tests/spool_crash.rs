@@ -4,8 +4,8 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use outpost_format::event::Lifecycle;
 use outpost_format::EventKind;
+use outpost_format::event::Lifecycle;
 use outpost_satellite::spool::{Recovery, Spool, SpoolConfig, SpoolError};
 
 mod spool_support;
