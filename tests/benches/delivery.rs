@@ -1,7 +1,8 @@
 //! Delivery benchmarks (short runs; results go into docs/benchmarks.md, "Delivery").
 //!
 //! Run: `OUTPOST_PROFILE=release cargo bench -p outpost-tests --bench delivery`
-//! (`DELIVERY_BENCH_REPLAY=N` sets the backlog size, default 200000).
+//! (`DELIVERY_BENCH_REPLAY=N` sets the backlog size, default 200000; `DELIVERY_BENCH_LATENCY=N` the events
+//! timed at 100/s, default 1000; `DELIVERY_BENCH_NOC=path` runs another `noc` binary, for before/after runs).
 //!
 //! The real `noc` binary (release) runs on 127.0.0.1 with fsync (SQLite synchronous=FULL, WAL); the satellite side
 //! is the satellite's own spool + writer + sender code in this process, with fsync on, so the latency of one event
@@ -40,7 +41,8 @@ fn start_noc(dir: &Path, port: u16) -> Child {
         ),
     )
     .expect("write noc.toml");
-    let child = Command::new(bin("noc"))
+    let noc = std::env::var_os("DELIVERY_BENCH_NOC").map_or_else(|| bin("noc"), std::path::PathBuf::from);
+    let child = Command::new(noc)
         .args(["serve", "--config"])
         .arg(&config)
         .env("NOC_LOG", "warn")
@@ -110,7 +112,11 @@ fn main() {
         _ if full => 200_000,
         _ => 2_000,
     };
-    let n_lat: u64 = if full { 1000 } else { 20 };
+    let n_lat: u64 = match std::env::var("DELIVERY_BENCH_LATENCY").ok().and_then(|v| v.parse().ok()) {
+        Some(n) if full => n,
+        _ if full => 1000,
+        _ => 20,
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let mut noc = start_noc(dir.path(), port);
