@@ -187,6 +187,28 @@ impl Loader {
         }
     }
 
+    /// A section that validates itself (`[traps]`, `[metrics]`): its error is reported at the section's line,
+    /// and an absent section is the default.
+    fn validated_section<T: Default, R>(
+        &mut self,
+        found: Option<(usize, T)>,
+        header: &str,
+        name: &str,
+        validate: impl Fn(&T) -> anyhow::Result<R>,
+    ) -> T {
+        let Some((file, section)) = found else { return T::default() };
+        if let Err(e) = validate(&section) {
+            let line = self.sources[file].line_containing(header);
+            self.err(
+                file,
+                line,
+                format!("[{name}]: {e:#}"),
+                format!("see the [{name}] section of docs/satellite-config.md"),
+            );
+        }
+        section
+    }
+
     fn build(&mut self, files: Vec<(usize, RawFile)>) -> Option<Config> {
         let mut location: Option<(usize, String)> = None;
         let mut state_dir: Option<PathBuf> = None;
@@ -299,36 +321,8 @@ impl Loader {
         let state_dir = state_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
         let noc = self.build_noc(noc.unwrap_or_default());
         let spool = self.build_spool(spool.unwrap_or_default(), &state_dir);
-        let traps = match traps {
-            Some((file, t)) => {
-                if let Err(e) = t.validate() {
-                    let line = self.sources[file].line_containing("[traps");
-                    self.err(
-                        file,
-                        line,
-                        format!("[traps]: {e:#}"),
-                        "see the [traps] section of docs/satellite-config.md",
-                    );
-                }
-                t
-            }
-            None => TrapConfig::default(),
-        };
-        let metrics = match metrics {
-            Some((file, m)) => {
-                if let Err(e) = m.validate() {
-                    let line = self.sources[file].line_containing("[metrics]");
-                    self.err(
-                        file,
-                        line,
-                        format!("[metrics]: {e:#}"),
-                        "see the [metrics] section of docs/satellite-config.md",
-                    );
-                }
-                m
-            }
-            None => MetricsConfig::default(),
-        };
+        let traps = self.validated_section(traps, "[traps", "traps", TrapConfig::validate);
+        let metrics = self.validated_section(metrics, "[metrics]", "metrics", MetricsConfig::validate);
         let engine = self.build_engine(engine);
 
         let ctx = Templates {
