@@ -22,10 +22,12 @@ fn main() {
     let rechecked = sitegen::change_states(&sitegen::recheck(&base, 60_000), 0.01, 2);
     let frame = Frame { location: "FRA1".into(), epoch: 1, seq: 1, payload: Payload::Full(base.clone()) };
     let encoded = frame.encode().expect("encode");
+    let mut kept = Vec::new();
     let start = Instant::now();
     for _ in 0..iterations {
         match op {
             "decode" => drop(std::hint::black_box(Frame::decode(&encoded, &Limits::default()).expect("decode"))),
+            "decode-nodrop" => kept.push(std::hint::black_box(Frame::decode(&encoded, &Limits::default()).expect("decode"))),
             "diff" => drop(std::hint::black_box(ops::diff(&base, &base))),
             "diff1" => drop(std::hint::black_box(ops::diff(&base, &rechecked))),
             other => {

@@ -379,8 +379,10 @@ fn inflate(payload: &[u8], compressed: bool, raw_len: u32) -> Result<Vec<u8>, Fr
     let mut decoder = zstd::stream::read::Decoder::new(payload).map_err(|e| FrameError::Decompress(e.to_string()))?;
     // A hostile frame may ask for a huge window; zstd would allocate it before producing a byte.
     decoder.window_log_max(MAX_WINDOW_LOG).map_err(|e| FrameError::Decompress(e.to_string()))?;
-    // Grow as data arrives rather than trusting raw_len for the allocation up front.
-    let mut out = Vec::with_capacity((raw_len as usize).min(1 << 20));
+    // raw_len is already capped by `Limits::max_raw`, so sizing the buffer from it stays within the configured
+    // limit; growing by doubling instead copied a large snapshot's bytes several times over. A hostile frame
+    // that declares much but inflates little only reserves address space: pages are committed as written.
+    let mut out = Vec::with_capacity(raw_len as usize + 1);
     decoder.take(u64::from(raw_len) + 1).read_to_end(&mut out).map_err(|e| FrameError::Decompress(e.to_string()))?;
     if out.len() as u64 != u64::from(raw_len) {
         return Err(FrameError::RawLenMismatch { declared: raw_len.into(), actual: out.len() as u64 });
