@@ -27,7 +27,9 @@ fn main() {
     for _ in 0..iterations {
         match op {
             "decode" => drop(std::hint::black_box(Frame::decode(&encoded, &Limits::default()).expect("decode"))),
-            "decode-nodrop" => kept.push(std::hint::black_box(Frame::decode(&encoded, &Limits::default()).expect("decode"))),
+            "decode-nodrop" => {
+                kept.push(std::hint::black_box(Frame::decode(&encoded, &Limits::default()).expect("decode")))
+            }
             "diff" => drop(std::hint::black_box(ops::diff(&base, &base))),
             "diff1" => drop(std::hint::black_box(ops::diff(&base, &rechecked))),
             other => {

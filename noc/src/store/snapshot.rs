@@ -13,7 +13,6 @@
 //! authoritative.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use outpost_format::frame::{NocRequest, Payload};
@@ -176,8 +175,13 @@ fn build(
     let (blob, raw_len) = codec::encode_snapshot(&new)?;
     let taken_at = new.taken_at;
     let diff = diff_rows(opts, location, base, &new, taken_at);
-    let suspect = if guard { ops::guard(base.objects.len(), &diff.deletes, opts.max_delete_share).err() } else { None };
-    let deletes = diff.deletes.iter().filter_map(|op| prefixed_name(opts, location, op.key()).ok()).collect();
+    let suspect = if guard {
+        ops::guard_deletes(base.objects.len(), diff.deletes.len(), opts.max_delete_share).err()
+    } else {
+        None
+    };
+    let deletes = diff.deletes.iter().filter_map(|key| prefixed_name(opts, location, key).ok()).collect();
+    let RowDiff { upserts, bad_names, .. } = diff;
     // An owned snapshot becomes the cached base as it is; a borrowed one would need a deep clone.
     let snapshot = match new {
         Cow::Owned(n) => {
@@ -186,70 +190,52 @@ fn build(
         }
         Cow::Borrowed(_) => None,
     };
-    Ok(Ready { hash, taken_at, blob, snapshot, upserts: diff.upserts, deletes, bad_names: diff.bad_names, suspect })
+    Ok(Ready { hash, taken_at, blob, snapshot, upserts, deletes, bad_names, suspect })
 }
 
 /// What [`diff_rows`] found.
-struct RowDiff {
+struct RowDiff<'a> {
     upserts: Vec<RowWrite>,
-    /// As operations, for the guard rail; prefixed afterwards (names that cannot be prefixed are counted).
-    deletes: Vec<Op>,
+    /// Deleted keys, prefixed afterwards (names that cannot be prefixed are counted).
+    deletes: Vec<&'a ObjectKey>,
     bad_names: usize,
 }
 
-/// Compares `base` and `new` in one merge pass over both key-ordered maps and builds the rows to write for
-/// created and changed objects, reading the new objects in place. This is `ops::diff` without its owned
-/// operations, which would clone every changed object (a delta round changes nearly all of them) or consume
-/// the snapshot the base cache keeps.
-fn diff_rows(opts: &StoreOptions, location: &str, base: &Snapshot, new: &Snapshot, taken_at: i64) -> RowDiff {
+/// Builds the rows to write for the objects `ops::diff` finds created and changed, reading the new objects
+/// in place (the operations borrow them), and collects the deleted keys.
+fn diff_rows<'a>(
+    opts: &StoreOptions,
+    location: &str,
+    base: &'a Snapshot,
+    new: &'a Snapshot,
+    taken_at: i64,
+) -> RowDiff<'a> {
     let mut out = RowDiff { upserts: Vec::new(), deletes: Vec::new(), bad_names: 0 };
     // Keys are in order, so a host's services follow it: prefix each host name once, not once per service.
-    let mut last_host: Option<(String, Option<String>)> = None;
-    let mut upsert = |key: &ObjectKey, object: &Object, out: &mut RowDiff| {
+    let mut last_host: Option<(&str, Option<String>)> = None;
+    for op in ops::diff(base, new) {
+        let (key, object) = match op {
+            Op::Create { key, object } | Op::Update { key, object, .. } => (key, object),
+            Op::Delete { key } => {
+                if prefixed_name(opts, location, key).is_err() {
+                    out.bad_names += 1;
+                }
+                out.deletes.push(key);
+                continue;
+            }
+        };
         if last_host.as_ref().is_none_or(|(h, _)| *h != key.host) {
-            last_host = Some((key.host.clone(), opts.prefixer.name(location, &key.host).ok()));
+            last_host = Some((&key.host, opts.prefixer.name(location, &key.host).ok()));
         }
         let Some((_, Some(host))) = &last_host else {
             out.bad_names += 1;
-            return;
+            continue;
         };
         let name = match &key.service {
             None => host.clone(),
             Some(s) => format!("{host}/{s}"),
         };
         out.upserts.push(row(name, host.clone(), key, object, taken_at));
-    };
-    let mut old_it = base.objects.iter().peekable();
-    let mut new_it = new.objects.iter().peekable();
-    loop {
-        let order = match (old_it.peek(), new_it.peek()) {
-            (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some((ok, _)), Some((nk, _))) => ok.cmp(nk),
-        };
-        match order {
-            Ordering::Less => {
-                if let Some((key, _)) = old_it.next() {
-                    if prefixed_name(opts, location, key).is_err() {
-                        out.bad_names += 1;
-                    }
-                    out.deletes.push(Op::Delete { key: key.clone() });
-                }
-            }
-            Ordering::Greater => {
-                if let Some((key, object)) = new_it.next() {
-                    upsert(key, object, &mut out);
-                }
-            }
-            Ordering::Equal => {
-                if let (Some((_, before)), Some((key, after))) = (old_it.next(), new_it.next())
-                    && before != after
-                {
-                    upsert(key, after, &mut out);
-                }
-            }
-        }
     }
     out
 }
