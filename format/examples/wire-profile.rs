@@ -3,7 +3,28 @@
 //!
 //! `cargo run --release -p outpost-format --example wire-profile -- decode|diff|diff1 SERVICES ITERATIONS`
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+/// Counts heap allocations, so a run reports allocations per object beside its time.
+struct Counting;
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 use outpost_format::frame::{Frame, Limits, Payload};
 use outpost_format::{ops, sitegen};
@@ -23,6 +44,7 @@ fn main() {
     let frame = Frame { location: "FRA1".into(), epoch: 1, seq: 1, payload: Payload::Full(base.clone()) };
     let encoded = frame.encode().expect("encode");
     let mut kept = Vec::new();
+    let allocations_before = ALLOCATIONS.load(Ordering::Relaxed);
     let start = Instant::now();
     for _ in 0..iterations {
         match op {
@@ -39,5 +61,12 @@ fn main() {
         }
     }
     let per = start.elapsed() / iterations;
-    println!("{op} {services} services ({n} objects): {per:?} per run, {:.0} objects/s", n as f64 / per.as_secs_f64());
+    let allocations = (ALLOCATIONS.load(Ordering::Relaxed) - allocations_before) as f64 / f64::from(iterations);
+    println!(
+        "{op} {services} services ({n} objects): {per:?} per run, {:.0} objects/s, {:.1} allocations per object \
+         (size of an object: {} bytes)",
+        n as f64 / per.as_secs_f64(),
+        allocations / n as f64,
+        std::mem::size_of::<outpost_format::Object>() + std::mem::size_of::<outpost_format::model::ObjectKey>(),
+    );
 }

@@ -89,6 +89,14 @@ pub fn delta_apply(data: &[u8]) {
     assert_eq!(again, result, "make/apply round trip changed the snapshot");
 }
 
+/// A snapshot payload (uncompressed MessagePack): the hand-written compact decoder and rmp-serde agree on it,
+/// both on the whole payload and on its bytes read as `data[0] % 16` map entries.
+pub fn snapshot_payload(data: &[u8]) {
+    let [count, entries @ ..] = data else { return };
+    crate::snapshot_decode::check_decoders_agree(entries, u64::from(count % 16));
+    crate::snapshot_decode::check_decoders_agree(data, 0);
+}
+
 /// Perfdata text (lossy UTF-8): parsing never panics; what parses with no warning renders back exactly when
 /// its items are separated by single spaces; rendering is a fixed point; the wire form round-trips.
 pub fn perfdata(data: &[u8]) {

@@ -3,6 +3,7 @@
 //! This crate is pure: no async runtime, no filesystem, no sockets.
 //! Only this crate defines what crosses the wire between a satellite and the NOC, and every frame carries a version.
 
+mod compact_decode;
 mod compat;
 pub mod delta;
 pub mod event;
@@ -15,7 +16,7 @@ pub mod ops;
 pub mod perfdata;
 pub mod plugin_output;
 pub mod sitegen;
-mod snapshot_decode;
+pub(crate) mod snapshot_decode;
 
 pub use event::{Event, EventKind};
 pub use frame::{Frame, FrameKind, Limits};

@@ -76,8 +76,17 @@ fn decode_compact(raw: &[u8], parts: Parts, parallel: bool) -> Result<Snapshot, 
     Ok(Snapshot { location, taken_at, objects })
 }
 
-/// Decodes exactly `count` key/value pairs that fill `bytes`.
+/// Decodes exactly `count` key/value pairs that fill `bytes`: with the hand-written decoder of the compact
+/// form when it recognises the bytes, else (or to get the error) with rmp-serde.
 fn decode_entries(bytes: &[u8], count: u64) -> Result<Vec<(ObjectKey, Object)>, String> {
+    if let Some(entries) = crate::compact_decode::entries(bytes, count) {
+        return Ok(entries);
+    }
+    serde_entries(bytes, count)
+}
+
+/// [`decode_entries`] through rmp-serde.
+fn serde_entries(bytes: &[u8], count: u64) -> Result<Vec<(ObjectKey, Object)>, String> {
     // Each entry takes at least 2 bytes, which bounds the allocation whatever `count` claims.
     let cap = usize::try_from(count).unwrap_or(usize::MAX).min(bytes.len() / 2);
     let mut out = Vec::with_capacity(cap);
@@ -88,6 +97,18 @@ fn decode_entries(bytes: &[u8], count: u64) -> Result<Vec<(ObjectKey, Object)>, 
         out.push((key, object));
     }
     Ok(out)
+}
+
+/// The invariant of the hand-written decoder, for tests and the fuzzer: on any bytes, when it returns
+/// entries, rmp-serde returns the same entries; and a whole payload decodes as rmp-serde decodes it.
+#[doc(hidden)]
+pub fn check_decoders_agree(raw: &[u8], count: u64) {
+    if let Some(fast) = crate::compact_decode::entries(raw, count) {
+        assert_eq!(serde_entries(raw, count).as_ref(), Ok(&fast), "the compact decoder disagrees with rmp-serde");
+    }
+    let ours = decode_snapshot(raw);
+    let theirs = rmp_serde::from_slice::<Snapshot>(raw).map_err(|e| e.to_string());
+    assert_eq!(ours.as_ref().ok(), theirs.as_ref().ok(), "snapshot decoding disagrees with rmp-serde: {ours:?}");
 }
 
 /// A map header at `pos`: (number of entries, offset of the first entry).

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use outpost_format::frame::{Frame, Limits, Payload};
 use outpost_format::model::{Acknowledgement, Comment, Object, ObjectKey, Snapshot, StateType};
 use outpost_format::{delta, ops, perfdata};
 use proptest::prelude::*;
@@ -102,6 +103,14 @@ proptest! {
         let d = delta::make(&a, 3, &b);
         let refused = matches!(delta::apply(&c, &d), Err(delta::DeltaError::BaseMismatch { want_seq: 3, .. }));
         prop_assert!(refused);
+    }
+
+    #[test]
+    fn full_snapshot_frames_round_trip(a in snapshot()) {
+        // Decoding takes the hand-written compact decoder's path (rmp-serde is its fallback).
+        let frame = Frame { location: "FRA1".into(), epoch: 1, seq: 1, payload: Payload::Full(a) };
+        let bytes = frame.encode().expect("encode");
+        prop_assert_eq!(Frame::decode(&bytes, &Limits::default()).expect("decode"), frame);
     }
 
     #[test]

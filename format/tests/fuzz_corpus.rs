@@ -9,6 +9,11 @@ fn frame_decode_corpus() {
 }
 
 #[test]
+fn snapshot_payload_corpus() {
+    fuzzing::replay_corpus("snapshot_payload", fuzzing::snapshot_payload);
+}
+
+#[test]
 fn delta_apply_corpus() {
     fuzzing::replay_corpus("delta_apply", fuzzing::delta_apply);
 }
