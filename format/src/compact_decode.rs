@@ -160,12 +160,12 @@ impl<'a> Reader<'a> {
         if self.array_len()? != 2 {
             return None;
         }
-        let host = self.string()?;
+        let host = self.compact()?;
         let service = if self.peek()? == 0xc0 {
             self.pos += 1;
             None
         } else {
-            Some(self.string()?)
+            Some(self.compact()?)
         };
         Some(ObjectKey { host, service })
     }
@@ -189,9 +189,9 @@ impl<'a> Reader<'a> {
     fn config(&mut self) -> Option<ObjectConfig> {
         self.fields(9, |r, c: &mut ObjectConfig, i| {
             match i {
-                0 => c.display_name = r.string()?,
-                1 => c.address = r.string()?,
-                2 => c.check_command = r.string()?,
+                0 => c.display_name = r.compact()?,
+                1 => c.address = r.compact()?,
+                2 => c.check_command = r.compact()?,
                 3 => c.check_interval = r.num()?,
                 4 => c.retry_interval = r.num()?,
                 5 => c.max_attempts = r.num()?,
@@ -200,7 +200,7 @@ impl<'a> Reader<'a> {
                     let n = r.array_len()?;
                     c.groups = Vec::with_capacity(n.min(r.buf.len() - r.pos));
                     for _ in 0..n {
-                        c.groups.push(r.string()?);
+                        c.groups.push(r.compact()?);
                     }
                 }
                 _ => {
@@ -208,7 +208,7 @@ impl<'a> Reader<'a> {
                     let mut vars = BTreeMap::new();
                     for _ in 0..n {
                         // Later duplicates replace earlier ones, as serde's map decoding does.
-                        vars.insert(r.string()?, r.string()?);
+                        vars.insert(r.compact()?, r.compact()?);
                     }
                     c.custom_vars = vars;
                 }
@@ -222,7 +222,7 @@ impl<'a> Reader<'a> {
             match i {
                 0 => n.enabled = r.bool()?,
                 1 => n.interval = r.num()?,
-                _ => n.options = r.string()?,
+                _ => n.options = r.compact()?,
             }
             Some(())
         })
@@ -234,8 +234,8 @@ impl<'a> Reader<'a> {
                 0 => s.state = r.num()?,
                 1 => s.state_type = StateType::try_from(r.num::<u8>()?).ok()?,
                 2 => s.current_attempt = r.num()?,
-                3 => s.output = r.string()?,
-                4 => s.long_output = r.string()?,
+                3 => s.output = r.compact()?,
+                4 => s.long_output = r.compact()?,
                 5 => s.perfdata = r.perfdata()?,
                 6 => s.last_check = r.num()?,
                 7 => s.last_state_change = r.num()?,
@@ -316,7 +316,7 @@ mod tests {
         o.status.last_check = -1;
         o.status.notification_number = u32::MAX;
         o.config.custom_vars.insert("Z".into(), "é ü".into());
-        o.config.groups = vec!["a".into(), "b".repeat(300)];
+        o.config.groups = vec!["a".into(), "b".repeat(300).into()];
         o.config.notifications.options = "d,u,r".into();
         site
     }

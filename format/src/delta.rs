@@ -434,7 +434,7 @@ mod tests {
         let mut o = Object::default();
         o.config.check_command = "check_dummy".into();
         o.status.state = state;
-        o.status.output = format!("state {state}");
+        o.status.output = format!("state {state}").into();
         o.status.last_check = last_check;
         o.status.perfdata = perfdata::parse(perf).0;
         o

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::compat::forward_compatible;
@@ -55,15 +56,15 @@ impl Stream {
 /// Ordering puts a host before its services, so a snapshot lists each host followed by its services.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ObjectKey {
-    pub host: String,
-    pub service: Option<String>,
+    pub host: CompactString,
+    pub service: Option<CompactString>,
 }
 
 impl ObjectKey {
-    pub fn host(host: impl Into<String>) -> Self {
+    pub fn host(host: impl Into<CompactString>) -> Self {
         ObjectKey { host: host.into(), service: None }
     }
-    pub fn service(host: impl Into<String>, service: impl Into<String>) -> Self {
+    pub fn service(host: impl Into<CompactString>, service: impl Into<CompactString>) -> Self {
         ObjectKey { host: host.into(), service: Some(service.into()) }
     }
     pub fn is_host(&self) -> bool {
@@ -226,11 +227,11 @@ impl Object {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct ObjectConfig {
     /// Host alias or service display name.
-    pub display_name: String,
+    pub display_name: CompactString,
     /// Host address; empty for services.
-    pub address: String,
+    pub address: CompactString,
     /// The check command line as configured, before macro expansion.
-    pub check_command: String,
+    pub check_command: CompactString,
     /// Seconds between checks in an OK/UP or HARD state.
     pub check_interval: u32,
     /// Seconds between checks while a problem is SOFT.
@@ -238,9 +239,9 @@ pub struct ObjectConfig {
     pub max_attempts: u32,
     pub notifications: NotificationConfig,
     /// Host groups or service groups.
-    pub groups: Vec<String>,
+    pub groups: Vec<CompactString>,
     /// Custom variables (`_VAR` in Nagios), without the leading underscore.
-    pub custom_vars: BTreeMap<String, String>,
+    pub custom_vars: BTreeMap<CompactString, CompactString>,
 }
 
 forward_compatible!(ObjectConfig {
@@ -261,7 +262,7 @@ pub struct NotificationConfig {
     /// Seconds between repeated problem notifications; 0 notifies once.
     pub interval: u32,
     /// Nagios notification options: letters from `w,u,c,r,f,s` (services) or `d,u,r,f,s` (hosts).
-    pub options: String,
+    pub options: CompactString,
 }
 
 forward_compatible!(NotificationConfig { enabled, interval, options });
@@ -274,9 +275,9 @@ pub struct Status {
     pub state_type: StateType,
     pub current_attempt: u32,
     /// First line of plugin output, before `|`.
-    pub output: String,
+    pub output: CompactString,
     /// Further lines of plugin output.
-    pub long_output: String,
+    pub long_output: CompactString,
     pub perfdata: PerfData,
     /// When the last check finished; 0 when never checked.
     /// Volatile: it moves on every check, so deltas encode it apart from the other fields.

@@ -130,8 +130,8 @@ pub fn site(services: usize, seed: u64) -> Snapshot {
         let rta = 100 + rng.below(900);
         let host_obj = object(
             ObjectConfig {
-                display_name: format!("{host}.example.net"),
-                address: format!("10.{}.{}.{}", h >> 16 & 255, h >> 8 & 255, h & 255),
+                display_name: format!("{host}.example.net").into(),
+                address: format!("10.{}.{}.{}", h >> 16 & 255, h >> 8 & 255, h & 255).into(),
                 check_command: "check-host-alive".into(),
                 groups: vec!["linux-servers".into()],
                 ..config(&mut rng)
@@ -178,8 +178,8 @@ fn object(config: ObjectConfig, output: String, perf: &str, last_check: i64) -> 
             state: 0,
             state_type: StateType::Hard,
             current_attempt: 1,
-            output,
-            long_output: String::new(),
+            output: output.into(),
+            long_output: Default::default(),
             perfdata: perfdata::parse(perf).0,
             last_check,
             last_state_change: since,
@@ -216,7 +216,7 @@ pub fn change_states(snap: &Snapshot, share: f64, seed: u64) -> Snapshot {
         s.state = if s.state == 0 { 2 } else { 0 };
         s.state_type = StateType::Soft;
         s.current_attempt = 1;
-        s.output = if s.state == 0 { "OK - recovered".into() } else { format!("CRITICAL - {} failed", key) };
+        s.output = if s.state == 0 { "OK - recovered".into() } else { format!("CRITICAL - {} failed", key).into() };
         s.last_state_change = s.last_check;
     }
     next

@@ -22,15 +22,15 @@ fn object() -> impl Strategy<Value = Object> {
             o.status.state = st.0;
             o.status.state_type = if st.1 { StateType::Hard } else { StateType::Soft };
             o.status.current_attempt = st.2;
-            o.status.output = st.3;
-            o.status.long_output = st.4;
+            o.status.output = st.3.into();
+            o.status.long_output = st.4.into();
             o.status.perfdata = perfdata::parse(&perf).0;
             o.status.last_check = times.0 * 60_000;
             o.status.last_state_change = times.1;
             o.status.is_flapping = times.2;
-            o.config.check_command = cfg.0;
+            o.config.check_command = cfg.0.into();
             o.config.check_interval = cfg.1;
-            o.config.custom_vars = cfg.2;
+            o.config.custom_vars = cfg.2.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
             o.acknowledgement =
                 notes.0.map(|(author, sticky)| Acknowledgement { author, comment: String::new(), sticky, time: 1 });
             o.comments =
@@ -40,7 +40,8 @@ fn object() -> impl Strategy<Value = Object> {
 }
 
 fn key() -> impl Strategy<Value = ObjectKey> {
-    ("h[0-3]", proptest::option::of("s[0-4]")).prop_map(|(host, service)| ObjectKey { host, service })
+    ("h[0-3]", proptest::option::of("s[0-4]"))
+        .prop_map(|(host, service)| ObjectKey { host: host.into(), service: service.map(Into::into) })
 }
 
 fn snapshot() -> impl Strategy<Value = Snapshot> {

@@ -34,7 +34,7 @@ fn snapshot(location: &str, services: usize, round: u64) -> Snapshot {
         o.config.max_attempts = 3;
         // 2% of services change state each round; every service has a new last check and output.
         o.status.state = if (i as u64 + round).is_multiple_of(50) { 2 } else { 0 };
-        o.status.output = format!("HTTP OK: 200 in 0.{:03} s", (i as u64 * 7 + round * 13) % 1000);
+        o.status.output = format!("HTTP OK: 200 in 0.{:03} s", (i as u64 * 7 + round * 13) % 1000).into();
         o.status.last_check = 1_700_000_000_000 + round as i64 * 60_000;
         objects.insert(ObjectKey::service(format!("host{:03}", i / 20), format!("svc{i:04}")), o);
     }

@@ -76,7 +76,7 @@ fn frames(location: &str, services: usize, events: u64, round: u64) -> [Vec<u8>;
     for i in 0..services {
         let mut o = Object::default();
         o.status.state = (i % 4 == 0) as u8;
-        o.status.output = format!("svc{i} after outage {round}");
+        o.status.output = format!("svc{i} after outage {round}").into();
         objects.insert(ObjectKey::service(format!("host{:02}", i / 10), format!("svc{i:03}")), o);
     }
     let now = 1_800_000_000_000;

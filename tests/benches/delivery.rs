@@ -228,7 +228,7 @@ fn main() {
                 let mut o = Object::default();
                 let changed = (h * 10 + s) % 100 == round % 100;
                 o.status.state = u8::from(changed) * 2;
-                o.status.output = format!("OK - load average {}.{:02}", (h + s) % 4, (h * s) % 100);
+                o.status.output = format!("OK - load average {}.{:02}", (h + s) % 4, (h * s) % 100).into();
                 o.config.check_command = "check_load!5,4,3!10,8,6".into();
                 objects.insert(ObjectKey::service(format!("host{h:03}"), format!("svc{s:02}")), o);
             }

@@ -318,7 +318,7 @@ pub fn snapshot(n: usize, round: u64) -> Snapshot {
     for i in 0..n {
         let mut o = Object::default();
         o.status.state = ((i as u64 + round) % 3) as u8;
-        o.status.output = format!("svc{i} round {round}");
+        o.status.output = format!("svc{i} round {round}").into();
         objects.insert(ObjectKey::service("web01", format!("svc{i:03}")), o);
     }
     Snapshot { location: "FRA1".into(), taken_at: base_time() + round as i64, objects }

@@ -61,7 +61,7 @@ pub(super) fn snapshot(round: u64) -> Snapshot {
         let mut o = Object::default();
         // Each round changes a different slice of services.
         o.status.state = (i as u64 + round).is_multiple_of(4) as u8 * 2;
-        o.status.output = format!("svc{i} round {round}");
+        o.status.output = format!("svc{i} round {round}").into();
         o.status.last_check = 1_700_000_000_000 + round as i64;
         objects.insert(ObjectKey::service("web01", format!("svc{i:03}")), o);
     }

@@ -254,7 +254,7 @@ fn snapshot_frame(location: &str, epoch: u64, seq: u64, hosts: &[&str], output: 
     let mut objects = std::collections::BTreeMap::new();
     for h in hosts {
         let mut o = Object::default();
-        o.status.output = output.to_string();
+        o.status.output = output.into();
         objects.insert(ObjectKey::host(*h), o);
     }
     let s = Snapshot { location: location.into(), taken_at: outpost_satellite::spool::now_ms(), objects };

@@ -256,8 +256,8 @@ impl NagiosSink {
             Some(s) => object.strip_suffix(&format!("/{s}")).unwrap_or(&object).to_string(),
             None => object.clone(),
         };
-        let service = key.service.clone();
-        let nkey = ObjectKey { host: host.clone(), service: service.clone() };
+        let service = key.service.as_ref().map(|s| s.to_string());
+        let nkey = ObjectKey { host: host.clone().into(), service: key.service.clone() };
         let time_s = ev.time.div_euclid(1000);
         let loc = &ev.location;
         let cmd = match &ev.event.kind {
@@ -386,7 +386,9 @@ impl Sink for NagiosSink {
         let mut status = None;
         let mut commands: Vec<(ObjectKey, String)> =
             events.iter().flat_map(|e| self.commands(e, &mut status)).collect();
-        let unknown = |known: &Known, k: &ObjectKey| !known.contains(&(k.host.clone(), k.service.clone()));
+        let unknown = |known: &Known, k: &ObjectKey| {
+            !known.contains(&(k.host.to_string(), k.service.as_ref().map(|s| s.to_string())))
+        };
         let recently_failed = self.last_failed_sync.is_some_and(|t| t.elapsed() < FAILED_SYNC_RETRY);
         if commands.iter().any(|(k, _)| unknown(&self.known, k)) && !recently_failed {
             // New objects: their config must be live before their first results are written.

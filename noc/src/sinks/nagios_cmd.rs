@@ -153,7 +153,7 @@ impl NagiosCommand {
             | NagiosCommand::RemoveAcknowledgement { host, service }
             | NagiosCommand::AddComment { host, service, .. }
             | NagiosCommand::ScheduleDowntime { host, service, .. } => {
-                Some(ObjectKey { host: host.clone(), service: service.clone() })
+                Some(ObjectKey { host: host.into(), service: service.as_deref().map(Into::into) })
             }
             NagiosCommand::DeleteComment { .. } | NagiosCommand::DeleteDowntime { .. } => None,
         }

@@ -17,7 +17,7 @@ fn site(round: u64, n_services: usize) -> Snapshot {
     for i in round as usize..round as usize + n_services {
         let mut o = Object::default();
         o.status.state = if i as u64 == round + 1 { 2 } else { 0 };
-        o.status.output = format!("round {round} svc {i}");
+        o.status.output = format!("round {round} svc {i}").into();
         o.status.last_check = 1_700_000_000_000 + round as i64 * 60_000;
         objects.insert(ObjectKey::service("web01", format!("svc{i:03}")), o);
     }

@@ -180,7 +180,7 @@ pub fn service(state: u8, output: &str) -> Object {
     let mut o = Object::default();
     o.status.state = state;
     o.status.state_type = StateType::Hard;
-    o.status.output = output.to_string();
+    o.status.output = output.into();
     o.status.last_check = 1_700_000_000_000;
     o
 }

@@ -49,7 +49,7 @@ impl TestStore {
             let mut o = Object::default();
             o.status.state = *state;
             o.status.state_type = StateType::Hard;
-            o.status.output = output.to_string();
+            o.status.output = (*output).into();
             o.status.last_check = now_ms();
             o.status.checks_enabled = true;
             map.insert(key, o);

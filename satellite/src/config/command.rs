@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
+
 /// How to start a check.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CommandLine {
@@ -36,8 +38,8 @@ pub struct MacroContext<'a> {
     pub service_display_name: Option<&'a str>,
     pub args: &'a [String],
     pub user: &'a BTreeMap<String, String>,
-    pub host_vars: &'a BTreeMap<String, String>,
-    pub service_vars: Option<&'a BTreeMap<String, String>>,
+    pub host_vars: &'a BTreeMap<CompactString, CompactString>,
+    pub service_vars: Option<&'a BTreeMap<CompactString, CompactString>>,
 }
 
 /// Expands `$MACRO$`s in `line`. `$$` is a literal `$`. Returns the name of the first unknown macro as the error.
@@ -94,8 +96,8 @@ fn lookup(name: &str, ctx: &MacroContext<'_>) -> Option<String> {
 }
 
 /// Custom variables match case-insensitively, as in Nagios (`vars.snmp_community` is `$_HOSTSNMP_COMMUNITY$`).
-fn find_var(vars: &BTreeMap<String, String>, name: &str) -> Option<String> {
-    vars.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+fn find_var(vars: &BTreeMap<CompactString, CompactString>, name: &str) -> Option<String> {
+    vars.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_string())
 }
 
 /// Splits an expanded command line, or says it needs a shell.
@@ -205,8 +207,8 @@ mod tests {
     #[test]
     fn macro_cases() {
         let user = BTreeMap::from([("USER1".to_string(), "/usr/lib/nagios/plugins".to_string())]);
-        let host_vars = BTreeMap::from([("snmp_community".to_string(), "public".to_string())]);
-        let svc_vars = BTreeMap::from([("port".to_string(), "8080".to_string())]);
+        let host_vars = BTreeMap::from([("snmp_community".into(), "public".into())]);
+        let svc_vars = BTreeMap::from([("port".into(), "8080".into())]);
         let args = vec!["80".to_string(), "/health".to_string()];
         let ctx = MacroContext {
             host_name: "web1",

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use compact_str::CompactString;
 use outpost_format::ObjectKey;
 use outpost_format::model::{NotificationConfig, ObjectConfig};
 use outpost_format::naming;
@@ -629,7 +630,7 @@ impl Loader {
             h.fill_from(&t.host_defaults);
             let address = h.address.clone().unwrap_or_else(|| name.clone());
             let alias = h.alias.clone().unwrap_or_else(|| name.clone());
-            let vars = h.vars.clone().unwrap_or_default();
+            let vars = custom_vars(h.vars.as_ref());
             let common = Common {
                 check_command: h.check_command.as_deref(),
                 check_interval: h.check_interval.as_ref(),
@@ -657,9 +658,9 @@ impl Loader {
             let key = ObjectKey::host(name.clone());
             if let Some(mut def) = self.build_common(file, line, key, common, macro_ctx, t) {
                 let config = Arc::make_mut(&mut def.config);
-                config.display_name = alias.clone();
-                config.address = address.clone();
-                config.groups = h.groups.clone().unwrap_or_default();
+                config.display_name = alias.as_str().into();
+                config.address = address.as_str().into();
+                config.groups = h.groups.iter().flatten().map(Into::into).collect();
                 config.custom_vars = vars.clone();
                 def.parents = h.parents.clone().unwrap_or_default();
                 out.push(Arc::new(self.interner.share(def)));
@@ -669,7 +670,7 @@ impl Loader {
         let mut errors = Vec::new();
         for h in &out {
             for p in &h.parents {
-                if p == &h.key.host || !names.contains(p.as_str()) {
+                if *p == h.key.host || !names.contains(p.as_str()) {
                     errors.push((h.key.host.clone(), p.clone()));
                 }
             }
@@ -777,7 +778,7 @@ impl Loader {
             }
             targets.sort_unstable();
             targets.dedup();
-            let svc_vars = s.vars.clone().unwrap_or_default();
+            let svc_vars = custom_vars(s.vars.as_ref());
             for hi in targets {
                 let host = &hosts[hi];
                 let key = ObjectKey::service(host.key.host.clone(), name.clone());
@@ -827,8 +828,8 @@ impl Loader {
                     break;
                 };
                 let config = Arc::make_mut(&mut def.config);
-                config.display_name = s.display_name.clone().unwrap_or_else(|| name.clone());
-                config.groups = s.groups.clone().unwrap_or_default();
+                config.display_name = s.display_name.as_deref().unwrap_or(&name).into();
+                config.groups = s.groups.iter().flatten().map(Into::into).collect();
                 config.custom_vars = svc_vars.clone();
                 out.push(Arc::new(self.interner.share(def)));
             }
@@ -970,16 +971,16 @@ impl Loader {
         }
         let secs = |d: Duration| u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
         let config = ObjectConfig {
-            display_name: String::new(),
-            address: String::new(),
-            check_command: c.check_command.unwrap_or_default().to_string(),
+            display_name: CompactString::default(),
+            address: CompactString::default(),
+            check_command: c.check_command.unwrap_or_default().into(),
             check_interval: secs(check_interval),
             retry_interval: secs(retry_interval),
             max_attempts,
             notifications: NotificationConfig {
                 enabled: c.notifications_enabled.unwrap_or(true) && !options.split(',').any(|o| o.trim() == "n"),
                 interval: secs(notification_interval),
-                options: options.replace(' ', ""),
+                options: options.replace(' ', "").into(),
             },
             groups: Vec::new(),
             custom_vars: BTreeMap::new(),
@@ -1014,4 +1015,9 @@ fn plain_http_off_loopback(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback()),
         None => false,
     }
+}
+
+/// Custom variables from the config file, in the model's string type.
+fn custom_vars(vars: Option<&BTreeMap<String, String>>) -> BTreeMap<CompactString, CompactString> {
+    vars.into_iter().flatten().map(|(k, v)| (k.into(), v.into())).collect()
 }

@@ -66,7 +66,7 @@ pub fn build(snapshot: &Snapshot, stats: EngineStats, all: bool) -> StatusReport
             state_type: obj.status.state_type.name().to_string(),
             attempt: format!("{}/{}", obj.status.current_attempt, obj.config.max_attempts),
             last_check: obj.status.last_check,
-            output: obj.status.output.clone(),
+            output: obj.status.output.to_string(),
             acknowledged: obj.acknowledgement.is_some(),
             in_downtime: obj.in_downtime(snapshot.taken_at),
             flapping: obj.status.is_flapping,

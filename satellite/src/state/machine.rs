@@ -11,6 +11,7 @@
 //!   host's), while flapping, for a service whose host is not UP, and for states missing from the options.
 //! - A non-sticky acknowledgement ends at any state change; a sticky one at recovery.
 
+use compact_str::CompactString;
 use outpost_format::event::{Notification, NotificationType, StateChange};
 use outpost_format::model::{Object, ObjectConfig, StateType};
 use outpost_format::plugin_output::PluginOutput;
@@ -119,8 +120,8 @@ pub fn apply_result(
             state_type,
             attempt,
             max_attempts,
-            output: obj.status.output.clone(),
-            long_output: obj.status.long_output.clone(),
+            output: obj.status.output.to_string(),
+            long_output: obj.status.long_output.to_string(),
             perfdata: input.output.perfdata_text,
         }));
     }
@@ -175,7 +176,7 @@ pub fn apply_result(
     out
 }
 
-fn replace_in_place(dst: &mut String, src: &str) {
+fn replace_in_place(dst: &mut CompactString, src: &str) {
     if dst != src {
         dst.clear();
         dst.push_str(src);
@@ -204,7 +205,7 @@ pub fn notification(key: &ObjectKey, obj: &Object, notification_type: Notificati
         key: key.clone(),
         notification_type,
         state: obj.status.state,
-        output: obj.status.output.clone(),
+        output: obj.status.output.to_string(),
         number,
         author: String::new(),
         comment: String::new(),

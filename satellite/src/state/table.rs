@@ -96,7 +96,7 @@ fn fresh_status(def: &CheckDef, paused: bool) -> Status {
         current_attempt: 1,
         checks_enabled: def.active_checks && !paused,
         output: if def.command.is_some() || !def.is_host() {
-            String::new()
+            String::new().into()
         } else {
             "(no check command: assumed UP)".into()
         },
@@ -141,7 +141,7 @@ impl Table {
         ) -> Option<(Status, Option<Acknowledgement>, Vec<Downtime>, Vec<Comment>, Runtime)>,
     ) {
         self.slots = Vec::with_capacity(config.hosts.len() + config.services.len());
-        let mut host_slots: HashMap<String, u32> = HashMap::with_capacity(config.hosts.len());
+        let mut host_slots: HashMap<compact_str::CompactString, u32> = HashMap::with_capacity(config.hosts.len());
         for def in config.objects() {
             let idx = self.slots.len() as u32;
             let host_idx = if def.is_host() { idx } else { host_slots.get(&def.key.host).copied().unwrap_or(idx) };

@@ -109,6 +109,6 @@ fn the_fixture_config_loads_with_templates_groups_and_macros_applied() {
     let load = c.services.iter().find(|s| s.key.to_string() == "gw1/Load").expect("gw1/Load");
     assert_eq!((load.check_interval.as_secs(), load.config.max_attempts), (30, 4), "template over defaults");
     let web1 = c.hosts.iter().find(|h| h.key.host == "web1").expect("web1");
-    assert_eq!(web1.config.custom_vars.get("os").map(String::as_str), Some("debian"), "vars from the template");
+    assert_eq!(web1.config.custom_vars.get("os").map(|v| v.as_str()), Some("debian"), "vars from the template");
     assert_eq!(web1.parents, ["gw1"]);
 }
