@@ -23,6 +23,12 @@ use crate::snapshot_decode::skip;
 
 /// Decodes exactly `count` key/object pairs that fill `bytes`, or `None` to let rmp-serde decide.
 pub(crate) fn entries(bytes: &[u8], count: u64) -> Option<Vec<(ObjectKey, Object)>> {
+    let (out, used) = entries_prefix(bytes, count)?;
+    (used == bytes.len()).then_some(out)
+}
+
+/// Decodes `count` key/object pairs from the start of `bytes`; returns them and the bytes they took.
+pub(crate) fn entries_prefix(bytes: &[u8], count: u64) -> Option<(Vec<(ObjectKey, Object)>, usize)> {
     // Each entry takes at least 2 bytes, which bounds the allocation whatever `count` claims.
     let mut out = Vec::with_capacity(usize::try_from(count).ok()?.min(bytes.len() / 2));
     let mut r = Reader { buf: bytes, pos: 0 };
@@ -31,7 +37,7 @@ pub(crate) fn entries(bytes: &[u8], count: u64) -> Option<Vec<(ObjectKey, Object
         let object = r.object()?;
         out.push((key, object));
     }
-    (r.pos == bytes.len()).then_some(out)
+    Some((out, r.pos))
 }
 
 struct Reader<'a> {

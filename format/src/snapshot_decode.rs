@@ -1,10 +1,11 @@
 //! Decoding a full snapshot's compact MessagePack on two threads.
 //!
-//! Decoding is allocation-bound (every label, value and output is its own `String`), so a large snapshot's
-//! object map is cut in two at its middle entry and each half decodes on its own thread.
-//! Finding the middle needs no decoding: [`skip`] walks MessagePack item headers without allocating.
-//! Small snapshots decode their entries on the calling thread; payloads in the named form go to plain
-//! rmp-serde. All paths give the same result (see the tests).
+//! A large snapshot's object map is cut in two at its middle entry and each half decodes on its own thread.
+//! Finding the middle needs no decoding: [`skip`] walks MessagePack item headers without allocating, while
+//! the other thread already decodes the first half. Entries go through the hand-written compact decoder
+//! (`compact_decode.rs`) with rmp-serde as its fallback. Small snapshots decode their entries on the
+//! calling thread; payloads in the named form go to plain rmp-serde. All paths give the same result (see
+//! the tests).
 
 use std::collections::BTreeMap;
 
@@ -35,8 +36,6 @@ struct Parts {
     /// First byte of the first map entry.
     entries: usize,
     n_objects: u64,
-    /// First byte of the entry in the middle (index `n_objects / 2`).
-    middle: usize,
 }
 
 /// Finds the parts of a compact snapshot, or `None` when `raw` is not one (then rmp-serde decides).
@@ -47,8 +46,7 @@ fn split_compact(raw: &[u8]) -> Option<Parts> {
     let loc_end = skip(raw, 1, 1)?;
     let time_end = skip(raw, loc_end, 1)?;
     let (n_objects, entries) = map_header(raw, time_end)?;
-    let middle = skip(raw, entries, (n_objects / 2) * 2)?;
-    Some(Parts { location: (1, loc_end), taken_at: (loc_end, time_end), entries, n_objects, middle })
+    Some(Parts { location: (1, loc_end), taken_at: (loc_end, time_end), entries, n_objects })
 }
 
 /// Decodes a compact snapshot's entries into a list, then builds the map from it in one go: the entries
@@ -59,21 +57,42 @@ fn decode_compact(raw: &[u8], parts: Parts, parallel: bool) -> Result<Snapshot, 
         rmp_serde::from_slice(&raw[parts.location.0..parts.location.1]).map_err(|e| e.to_string())?;
     let taken_at: i64 = rmp_serde::from_slice(&raw[parts.taken_at.0..parts.taken_at.1]).map_err(|e| e.to_string())?;
     let entries = if parallel {
-        let n_low = parts.n_objects / 2;
-        let n_high = parts.n_objects - n_low;
-        let (low, high) = std::thread::scope(|s| {
-            let low = s.spawn(|| decode_entries(&raw[parts.entries..parts.middle], n_low));
-            let high = decode_entries(&raw[parts.middle..], n_high);
-            (low.join(), high)
-        });
-        let mut low = low.map_err(|_| "snapshot decoder thread panicked".to_string())??;
-        low.extend(high?);
-        low
+        match decode_halves(raw, parts) {
+            Some(entries) => entries?,
+            // The first half's items do not even parse: rmp-serde names the error.
+            None => return rmp_serde::from_slice(raw).map_err(|e| e.to_string()),
+        }
     } else {
         decode_entries(&raw[parts.entries..], parts.n_objects)?
     };
     let objects: BTreeMap<ObjectKey, Object> = entries.into_iter().collect();
     Ok(Snapshot { location, taken_at, objects })
+}
+
+/// Decodes the entries in two halves on two threads, or `None` when the second half cannot be found.
+///
+/// Where the second half starts is only known after walking the first half's items, so the other thread
+/// starts decoding the first half at once (the compact decoder needs no end) while this thread walks to
+/// the middle and decodes the second half: the walk is hidden behind the other thread's work.
+fn decode_halves(raw: &[u8], parts: Parts) -> Option<Result<Vec<(ObjectKey, Object)>, String>> {
+    let n_low = parts.n_objects / 2;
+    let n_high = parts.n_objects - n_low;
+    let start = parts.entries;
+    let (low, high) = std::thread::scope(|s| {
+        let low = s.spawn(|| crate::compact_decode::entries_prefix(&raw[start..], n_low));
+        let high = skip(raw, start, n_low * 2).map(|middle| (middle, decode_entries(&raw[middle..], n_high)));
+        (low.join(), high)
+    });
+    let (middle, high) = high?;
+    let low = match low {
+        Ok(Some((entries, used))) if start + used == middle => Ok(entries),
+        Ok(_) => serde_entries(&raw[start..middle], n_low),
+        Err(_) => Err("snapshot decoder thread panicked".to_string()),
+    };
+    Some(low.and_then(|mut low| {
+        low.extend(high?);
+        Ok(low)
+    }))
 }
 
 /// Decodes exactly `count` key/value pairs that fill `bytes`: with the hand-written decoder of the compact
@@ -207,6 +226,26 @@ mod tests {
     }
 
     #[test]
+    fn halves_the_compact_decoder_does_not_recognise_fall_back_to_rmp_serde() {
+        let site = sitegen::site(16_000, 5);
+        let n = site.objects.len();
+        // Objects in the named form, one early in each half: the fast path refuses them, rmp-serde reads them.
+        let mut raw = vec![0x93];
+        raw.extend(rmp_serde::to_vec(&site.location).expect("encode"));
+        raw.extend(rmp_serde::to_vec(&site.taken_at).expect("encode"));
+        raw.push(0xde);
+        raw.extend((n as u16).to_be_bytes());
+        for (i, (k, o)) in site.objects.iter().enumerate() {
+            raw.extend(rmp_serde::to_vec(k).expect("encode"));
+            let named = i == 10 || i == n / 2 + 10;
+            raw.extend(if named { rmp_serde::to_vec_named(o) } else { rmp_serde::to_vec(o) }.expect("encode"));
+        }
+        let parts = split_compact(&raw).expect("compact snapshot");
+        assert_eq!(decode_compact(&raw, parts, true), Ok(site.clone()));
+        assert_eq!(decode_compact(&raw, parts, false), Ok(site));
+    }
+
+    #[test]
     fn skip_walks_every_item_kind() {
         let value = (
             (1u8, -1i8, 300u16, -300i16, 70_000u32, -70_000i32, u64::MAX, i64::MIN, 1.5f32, 2.5f64),
@@ -263,7 +302,9 @@ mod tests {
         more[parts.entries - 2..parts.entries].copy_from_slice(&(parts.n_objects as u16 + 10).to_be_bytes());
         assert!(decode_snapshot(&more).is_err());
         // Cut short in either half.
-        assert!(decode_snapshot(&raw[..parts.middle - 3]).is_err());
+        let middle = skip(&raw, parts.entries, parts.n_objects / 2 * 2).expect("middle");
+        assert!(decode_snapshot(&raw[..middle - 3]).is_err());
+        assert!(decode_snapshot(&raw[..middle + 3]).is_err());
         assert!(decode_snapshot(&raw[..raw.len() - 3]).is_err());
         // Trailing bytes: the parallel path agrees with rmp-serde (the frame's raw_len already bounds them).
         let mut trailing = raw.clone();
