@@ -3,10 +3,6 @@
 //! `cargo bench -p outpost-format --bench wire -- --warm-up-time 1 --measurement-time 3`
 //! Wire sizes are deterministic and printed by `cargo run --release -p outpost-format --example wire-report`.
 
-/// The allocator the `noc` binary uses (noc/src/main.rs says why), so decode numbers are the NOC's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use outpost_format::frame::{Frame, Limits, Payload};
 use outpost_format::{delta, ops, sitegen};
