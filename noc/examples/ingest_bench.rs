@@ -4,8 +4,7 @@
 //!
 //! Run (release, from the workspace root):
 //! `cargo build --release -p outpost-noc --bins --examples && target/release/examples/ingest_bench 1000 1000 2 32`
-//! Arguments: locations, services per location, delta rounds, requests in flight, and optionally the base cache
-//! budget in MiB (`[store] base_cache_mib`, 0 disables it; the NOC's default when omitted).
+//! Arguments: locations, services per location, delta rounds, requests in flight.
 //! Results: docs/benchmarks.md.
 
 use std::collections::BTreeMap;
@@ -40,9 +39,6 @@ fn snapshot(location: &str, services: usize, round: u64) -> Snapshot {
     }
     Snapshot { location: location.to_string(), taken_at: 1_700_000_000_000 + round as i64 * 60_000, objects }
 }
-
-/// Operator API token of the bench's NOC, for reading `/metrics`.
-const OPERATOR_TOKEN: &str = "bench-operator";
 
 fn key(location: &str) -> String {
     format!("bench-key-{location}")
@@ -98,20 +94,14 @@ async fn main() -> anyhow::Result<()> {
     let services = args.get(1).copied().unwrap_or(1000);
     let rounds = args.get(2).copied().unwrap_or(2) as u64;
     let in_flight = args.get(3).copied().unwrap_or(32);
-    // `[store] base_cache_mib`; the NOC's default when not given.
-    let base_cache_mib = args.get(4).copied();
     let names: Vec<String> = (0..locations).map(|i| format!("L{i:04}")).collect();
 
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut config = format!(
         "listen = \"127.0.0.1:{port}\"\ninsecure_plain_http = true\ndata_dir = \"data\"\n\
-         [rate_limit]\nper_second = 100000\nburst = 100000\n[api]\ntokens_sha256 = [\"{}\"]\n",
-        hex::encode(Sha256::digest(OPERATOR_TOKEN.as_bytes()))
+         [rate_limit]\nper_second = 100000\nburst = 100000\n"
     );
-    if let Some(mib) = base_cache_mib {
-        config += &format!("[store]\nbase_cache_mib = {mib}\n");
-    }
     for n in &names {
         config += &format!(
             "[[satellites]]\nlocation = \"{n}\"\ntoken_sha256 = \"{}\"\n",
@@ -125,11 +115,7 @@ async fn main() -> anyhow::Result<()> {
     let (rss0, _) = rss_kib(pid);
     let objects_per_location = snapshot("X", services, 0).objects.len();
     let total_objects = objects_per_location * locations;
-    println!(
-        "locations={locations} services={services} objects={total_objects} rounds={rounds} in_flight={in_flight} \
-         base_cache_mib={}",
-        base_cache_mib.map_or("default".to_string(), |m| m.to_string())
-    );
+    println!("locations={locations} services={services} objects={total_objects} rounds={rounds} in_flight={in_flight}");
 
     let gen_start = Instant::now();
     let fulls: Vec<(String, Vec<u8>)> = names
@@ -199,11 +185,6 @@ async fn main() -> anyhow::Result<()> {
         hwm / 1024,
         (hwm as f64 / 1024.0) / (total_objects as f64 / 100_000.0)
     );
-    let metrics =
-        client.get(format!("http://127.0.0.1:{port}/metrics")).bearer_auth(OPERATOR_TOKEN).send().await?.text().await?;
-    for line in metrics.lines().filter(|l| l.starts_with("outpost_noc_base_cache")) {
-        println!("{line}");
-    }
     let db = dir.path().join("data/noc.db");
     let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     println!("store size {} MiB", size >> 20);

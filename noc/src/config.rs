@@ -25,9 +25,6 @@ pub const DEFAULT_SILENT_FACTOR: f64 = 3.0;
 pub const DEFAULT_SHIP_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_CLOCK_TOLERANCE_SECS: u64 = 300;
 pub const DEFAULT_FAR_PAST_DAYS: u64 = 30;
-/// Default budget (estimated resident MiB) of the decoded delta-base cache: about 60,000 objects; see docs/benchmarks.md.
-pub const DEFAULT_BASE_CACHE_MIB: u64 = 64;
-pub const DEFAULT_BASE_CACHE_BYTES: u64 = DEFAULT_BASE_CACHE_MIB << 20;
 /// Open client connections; the packaged unit raises the file limit to 65536, so this leaves room for the store.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 30;
@@ -153,11 +150,13 @@ pub struct RawFreshness {
     pub far_past_days: Option<u64>,
 }
 
+/// `[store]` has no settings left. It stays so that a file still setting a removed key gets an error saying what to
+/// do, not serde's bare "unknown field" (unknown keys are errors, as everywhere in this file).
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
-    /// Memory budget (MiB, estimated) for decoded delta bases kept between frames; 0 disables the cache.
-    pub base_cache_mib: Option<u64>,
+    /// Removed: the budget of the decoded delta-base cache, which no longer exists.
+    pub base_cache_mib: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -201,7 +200,6 @@ pub struct Config {
     pub api_tokens_sha256: Vec<String>,
     /// Pre-shared satellite tokens: (lower-case hex SHA-256, location).
     pub satellite_tokens: Vec<(String, String)>,
-    pub base_cache_bytes: u64,
     pub web: toml::Table,
     pub sinks: toml::Table,
     pub inbox: toml::Table,
@@ -327,6 +325,13 @@ impl Config {
                 })
                 .collect()
         };
+        if raw.store.base_cache_mib.is_some() {
+            bail!(
+                "store.base_cache_mib was removed: the NOC no longer keeps decoded delta bases in memory (the cache \
+                 cost memory and CPU and saved nothing, see docs/benchmarks.md); delete the line, and the [store] \
+                 header if nothing else is left under it"
+            );
+        }
         let api_tokens_sha256 = hexes(&raw.api.tokens_sha256, "api.tokens_sha256")?;
         let mut satellite_tokens = Vec::new();
         for s in &raw.satellites {
@@ -363,12 +368,6 @@ impl Config {
             far_past: days(raw.freshness.far_past_days.unwrap_or(DEFAULT_FAR_PAST_DAYS), "freshness.far_past_days")?,
             api_tokens_sha256,
             satellite_tokens,
-            base_cache_bytes: raw
-                .store
-                .base_cache_mib
-                .unwrap_or(DEFAULT_BASE_CACHE_MIB)
-                .checked_mul(1 << 20)
-                .context("store.base_cache_mib is too large")?,
             web: raw.web,
             sinks: raw.sinks,
             inbox: raw.inbox,
@@ -435,6 +434,14 @@ mod tests {
     fn unknown_fields_and_bad_hashes_are_errors() {
         assert!(parse("insecure_plain_http = true\nlisten_addr = \"x\"\n").is_err());
         assert!(parse("insecure_plain_http = true\n[api]\ntokens_sha256 = [\"abc\"]\n").is_err());
+    }
+
+    #[test]
+    fn the_removed_base_cache_key_is_an_error_that_says_what_to_do() {
+        let err = parse("insecure_plain_http = true\n[store]\nbase_cache_mib = 64\n").expect_err("refused");
+        let text = format!("{err:#}");
+        assert!(text.contains("store.base_cache_mib was removed") && text.contains("delete the line"), "{text}");
+        assert!(parse("insecure_plain_http = true\n[store]\n").is_ok(), "an empty [store] section is harmless");
     }
 
     #[test]

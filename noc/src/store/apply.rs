@@ -7,7 +7,6 @@
 //! so a frame is applied entirely or not at all, together with its sequence bookkeeping.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use outpost_format::event::{EventKind, Lifecycle};
 use outpost_format::frame::{Ack, NocRequest, Payload, StreamAck};
@@ -15,8 +14,6 @@ use outpost_format::model::{ObjectKey, Stream, severity};
 use outpost_format::{Event, Frame};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::base_cache::BaseCache;
-use super::snapshot::BaseId;
 use super::{StoreOptions, codec, snapshot};
 
 /// What the HTTP layer learned about the request that carried a frame.
@@ -109,22 +106,9 @@ pub struct BatchCtx {
     pub changed_locations: BTreeSet<String>,
     pub last_event_id: Option<i64>,
     pub object_ops: u64,
-    /// Bases written in this transaction, for the base cache once it commits. The writer truncates this
-    /// when it rolls a frame's savepoint back, and drops it when the commit fails.
-    pub new_bases: Vec<NewBase>,
     /// Large values done with (frames, prepared rows): the writer hands them to another thread to free, since
     /// freeing a snapshot's thousands of allocations would otherwise hold up the single writer.
     pub garbage: Vec<Box<dyn Send>>,
-}
-
-/// A base written by the current transaction, decoded.
-#[derive(Debug)]
-pub struct NewBase {
-    pub location: String,
-    pub id: BaseId,
-    pub snapshot: Arc<outpost_format::Snapshot>,
-    /// Estimated heap size (see `base_cache::estimate_bytes`).
-    pub bytes: u64,
 }
 
 /// Applies `frame` (already authenticated for `frame.location`) on `c` inside the caller's savepoint.
@@ -132,7 +116,6 @@ pub fn apply_frame(
     c: &Connection,
     ctx: &mut BatchCtx,
     opts: &StoreOptions,
-    cache: &BaseCache,
     frame: Frame,
     prepared: Option<snapshot::Prepared>,
     meta: &FrameMeta,
@@ -148,19 +131,7 @@ pub fn apply_frame(
         }
         payload @ (Payload::Full(_) | Payload::Delta(_)) => {
             let (epoch, seq) = (frame.epoch, frame.seq);
-            let r = snapshot::apply(
-                c,
-                ctx,
-                opts,
-                cache,
-                &location,
-                epoch,
-                seq,
-                &payload,
-                prepared,
-                &mut notes,
-                &mut requests,
-            );
+            let r = snapshot::apply(c, ctx, opts, &location, epoch, seq, &payload, prepared, &mut notes, &mut requests);
             ctx.garbage.push(Box::new(payload));
             (r?, 0)
         }
@@ -497,7 +468,7 @@ pub fn prefixed_name(opts: &StoreOptions, location: &str, key: &ObjectKey) -> Re
 
 /// Housekeeping in the writer's transaction: silence detection, event retention, tombstone purge,
 /// and release requests the CLI left in the `held` table.
-pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions, cache: &BaseCache) -> Result<(), ApplyError> {
+pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions) -> Result<(), ApplyError> {
     let now = ctx.now;
     // Silence: no request for factor × the announced shipping interval.
     let mut silent = Vec::new();
@@ -545,7 +516,7 @@ pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions, cache: 
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for location in requested {
-        snapshot::release_held(c, ctx, opts, cache, &location)?;
+        snapshot::release_held(c, ctx, opts, &location)?;
     }
     Ok(())
 }
@@ -587,7 +558,6 @@ mod tests {
         let mut c = Connection::open_in_memory().expect("open");
         crate::store::schema::migrate(&mut c).expect("migrate");
         let opts = StoreOptions { events_max_age: std::time::Duration::from_secs(10), ..Default::default() };
-        let cache = BaseCache::new(0);
         let now = 1_800_000_000_000;
         let mut ctx = BatchCtx { now, ..Default::default() };
         let event = |seq| Event { seq, time: now, kind: EventKind::Lifecycle(Lifecycle::Paused) };
@@ -598,10 +568,10 @@ mod tests {
             let mut st = c.prepare("SELECT seq FROM events ORDER BY id").expect("prepare");
             st.query_map([], |r| r.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
         };
-        maintain(&c, &mut ctx, &opts, &cache).expect("maintain");
+        maintain(&c, &mut ctx, &opts).expect("maintain");
         assert_eq!(seqs(&c), [4, 5], "events older than 10 s go, younger ones stay");
         ctx.now = now + 60_000;
-        maintain(&c, &mut ctx, &opts, &cache).expect("maintain");
+        maintain(&c, &mut ctx, &opts).expect("maintain");
         assert!(seqs(&c).is_empty(), "everything old goes, up to the newest row");
         let later = ctx.now;
         let id = insert_event(&c, &mut ctx, "FRA1", 1, &event(6), later, None, None).expect("insert");

@@ -8,10 +8,9 @@ use outpost_format::{Event, Snapshot};
 /// Decompressed snapshot blobs are capped at this size: the same cap as a frame's payload after decompression.
 const MAX_SNAPSHOT_BLOB: usize = 512 << 20;
 
-/// The blob and the length of the MessagePack inside it (for the base cache's size estimate).
-pub fn encode_snapshot(s: &Snapshot) -> anyhow::Result<(Vec<u8>, usize)> {
+pub fn encode_snapshot(s: &Snapshot) -> anyhow::Result<Vec<u8>> {
     let raw = rmp_serde::to_vec(s).context("encode snapshot")?;
-    Ok((zstd::bulk::compress(&raw, 1).context("compress snapshot")?, raw.len()))
+    zstd::bulk::compress(&raw, 1).context("compress snapshot")
 }
 
 pub fn decode_snapshot(blob: &[u8]) -> anyhow::Result<Snapshot> {

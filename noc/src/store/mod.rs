@@ -13,9 +13,6 @@
 //! A networked store for multi-node NOCs would implement the same methods.
 
 pub mod apply;
-pub mod base_cache;
-#[cfg(test)]
-mod base_cache_tests;
 pub mod checkpoint;
 mod codec;
 pub mod queries;
@@ -98,8 +95,6 @@ pub struct StoreOptions {
     pub default_ship_interval: Duration,
     pub clock_tolerance: Duration,
     pub far_past: Duration,
-    /// Budget of the decoded-base cache ([`base_cache`]), estimated bytes; 0 disables it.
-    pub base_cache_bytes: u64,
 }
 
 impl StoreOptions {
@@ -114,7 +109,6 @@ impl StoreOptions {
             default_ship_interval: c.default_ship_interval,
             clock_tolerance: c.clock_tolerance,
             far_past: c.far_past,
-            base_cache_bytes: c.base_cache_bytes,
         }
     }
 }
@@ -132,7 +126,6 @@ impl Default for StoreOptions {
             default_ship_interval: Duration::from_secs(c::DEFAULT_SHIP_INTERVAL_SECS),
             clock_tolerance: Duration::from_secs(c::DEFAULT_CLOCK_TOLERANCE_SECS),
             far_past: Duration::from_secs(c::DEFAULT_FAR_PAST_DAYS * 86_400),
-            base_cache_bytes: c::DEFAULT_BASE_CACHE_BYTES,
         }
     }
 }
@@ -160,8 +153,6 @@ struct Inner {
     options: StoreOptions,
     /// Bounds concurrent snapshot preparation (see [`MAX_CONCURRENT_PREPARES`]).
     prepares: Arc<tokio::sync::Semaphore>,
-    /// Decoded delta bases, shared by the preparations and the writer (which fills it after commits).
-    bases: Arc<base_cache::BaseCache>,
 }
 
 impl Store {
@@ -184,13 +175,12 @@ impl Store {
             open_connection(path, READER_CACHE_KIB).with_context(|| format!("open store {}", path.display()))?;
         schema::migrate(&mut admin).with_context(|| format!("migrate store {}", path.display()))?;
         let (changes, _) = broadcast::channel(CHANGE_CHANNEL_CAPACITY);
-        let bases = Arc::new(base_cache::BaseCache::new(if with_writer { options.base_cache_bytes } else { 0 }));
         let (writer, checkpointer) = if with_writer {
             let mut conn = open_connection(path, WRITER_CACHE_KIB)?;
             let wal = Arc::new(checkpoint::WalState::default());
             checkpoint::install_hook(&mut conn, wal.clone())?;
             let checkpointer = checkpoint::Checkpointer::spawn(open_connection(path, READER_CACHE_KIB)?, path, wal)?;
-            let writer = writer::WriterHandle::spawn(conn, options.clone(), bases.clone(), changes.clone())?;
+            let writer = writer::WriterHandle::spawn(conn, options.clone(), changes.clone())?;
             (Some(writer), Some(checkpointer))
         } else {
             (None, None)
@@ -205,7 +195,6 @@ impl Store {
                 changes,
                 options,
                 prepares: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PREPARES)),
-                bases,
             }),
         })
     }
@@ -236,9 +225,7 @@ impl Store {
             let job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 let prepared = store
-                    .with_reader(|c| {
-                        snapshot::prepare(c, &store.inner.options, &store.inner.bases, &frame.location, &frame.payload)
-                    })
+                    .with_reader(|c| snapshot::prepare(c, &store.inner.options, &frame.location, &frame.payload))
                     .ok()
                     .and_then(Result::ok);
                 (frame, prepared)

@@ -7,13 +7,9 @@
 //! is still that one ([`apply`]) and writes the prepared rows. If another frame changed the base in
 //! between, the writer prepares again itself, so correctness never depends on the fast path.
 //!
-//! Decoded bases come from the [`BaseCache`] when it holds the stored base's identity, else from the store.
-//! A new base goes into the cache only after its transaction commits
-//! ([`BatchCtx::new_bases`]); the stored copy, written in the same transaction as the objects, stays
-//! authoritative.
-
-use std::borrow::Cow;
-use std::sync::Arc;
+//! The base is decoded from the store for every snapshot frame; nothing keeps decoded bases in memory between
+//! frames. (A cache of them was measured and removed: it cost RSS and CPU per update and saved nothing;
+//! see docs/benchmarks.md, "NOC ingest".)
 
 use outpost_format::frame::{NocRequest, Payload};
 use outpost_format::model::{ObjectKey, Snapshot, Stream, severity};
@@ -21,8 +17,7 @@ use outpost_format::ops::{self, Op, Suspect};
 use outpost_format::{Object, delta};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::apply::{ApplyError, BatchCtx, Disposition, NewBase, prefixed_name, set_stream, stream_state};
-use super::base_cache::{BaseCache, estimate_bytes};
+use super::apply::{ApplyError, BatchCtx, Disposition, prefixed_name, set_stream, stream_state};
 use super::{StoreOptions, codec};
 
 /// A base's identity: its seq in the snapshots stream and its content hash.
@@ -49,9 +44,6 @@ pub struct Ready {
     pub taken_at: i64,
     /// zstd(MessagePack(new snapshot)): the new base, or the held snapshot if suspect.
     pub blob: Vec<u8>,
-    /// The new base decoded, for the base cache once committed (with its estimated size); `None` when the
-    /// snapshot was borrowed from the frame (a full snapshot: cached on the next delta's miss instead of cloned).
-    pub snapshot: Option<(Arc<Snapshot>, u64)>,
     pub upserts: Vec<RowWrite>,
     pub deletes: Vec<String>,
     /// Objects whose prefixed name the NOC cannot hold; skipped and reported.
@@ -79,7 +71,7 @@ pub struct RowWrite {
 struct Base {
     seq: u64,
     hash: [u8; 32],
-    snapshot: Arc<Snapshot>,
+    snapshot: Snapshot,
 }
 
 /// The identity of the base `location` holds now (no blob read).
@@ -96,17 +88,8 @@ pub fn base_id(c: &Connection, location: &str) -> Result<Option<BaseId>, ApplyEr
     .transpose()
 }
 
-/// The base `location` holds now: taken from the cache when it holds that identity, else decoded from the
-/// store. Either way the writer caches the base that replaces it, after its commit.
-fn load_base(c: &Connection, cache: &BaseCache, location: &str) -> Result<Option<Base>, ApplyError> {
-    let Some((seq, hash)) = base_id(c, location)? else { return Ok(None) };
-    if let Some(snapshot) = cache.take(location, (seq, hash)) {
-        return Ok(Some(Base { seq, hash, snapshot }));
-    }
-    load_stored_base(c, location)
-}
-
-fn load_stored_base(c: &Connection, location: &str) -> Result<Option<Base>, ApplyError> {
+/// The base `location` holds now, decoded from the store.
+fn load_base(c: &Connection, location: &str) -> Result<Option<Base>, ApplyError> {
     let row: Option<(i64, Vec<u8>, Vec<u8>)> = c
         .prepare_cached("SELECT seq, hash, snapshot FROM bases WHERE location = ?1")?
         .query_row([location], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -114,23 +97,19 @@ fn load_stored_base(c: &Connection, location: &str) -> Result<Option<Base>, Appl
     let Some((seq, hash, blob)) = row else { return Ok(None) };
     let hash: [u8; 32] = hash.try_into().map_err(|_| ApplyError::Unavailable("corrupt base hash in store".into()))?;
     let snapshot = codec::decode_snapshot(&blob)?;
-    Ok(Some(Base { seq: seq as u64, hash, snapshot: Arc::new(snapshot) }))
+    Ok(Some(Base { seq: seq as u64, hash, snapshot }))
 }
 
 /// Works out a snapshot frame against the base `c` holds now. Pure with respect to the store (reads only).
-pub fn prepare(
-    c: &Connection,
-    opts: &StoreOptions,
-    cache: &BaseCache,
-    location: &str,
-    payload: &Payload,
-) -> Result<Prepared, ApplyError> {
-    let base = load_base(c, cache, location)?;
+pub fn prepare(c: &Connection, opts: &StoreOptions, location: &str, payload: &Payload) -> Result<Prepared, ApplyError> {
+    let base = load_base(c, location)?;
     let base_id = base.as_ref().map(|b| (b.seq, b.hash));
     let empty = Snapshot::default();
-    let base_snapshot = base.as_ref().map_or(&empty, |b| &*b.snapshot);
+    let base_snapshot = base.as_ref().map_or(&empty, |b| &b.snapshot);
+    // A delta's result lives here; a full snapshot is used in place.
+    let applied: Snapshot;
     let (new, hash) = match payload {
-        Payload::Full(s) => (Cow::Borrowed(s), delta::content_hash(s)),
+        Payload::Full(s) => (s, delta::content_hash(s)),
         Payload::Delta(d) => {
             let Some(b) = base.as_ref() else {
                 return Ok(Prepared {
@@ -147,7 +126,10 @@ pub fn prepare(
             }
             // The stored hash was verified when the base was applied: no need to hash the base again.
             match delta::apply_with_base_hash(&b.snapshot, b.hash, d) {
-                Ok(s) => (Cow::Owned(s), d.target_hash),
+                Ok(s) => {
+                    applied = s;
+                    (&applied, d.target_hash)
+                }
                 // Malformed included: a body that does not fit the held base is cured by a full snapshot.
                 Err(e) => {
                     return Ok(Prepared { base_id, result: Prepare::NeedFull(format!("{e}: send a full snapshot")) });
@@ -168,13 +150,13 @@ fn build(
     opts: &StoreOptions,
     location: &str,
     base: &Snapshot,
-    new: Cow<'_, Snapshot>,
+    new: &Snapshot,
     hash: [u8; 32],
     guard: bool,
 ) -> Result<Ready, ApplyError> {
-    let (blob, raw_len) = codec::encode_snapshot(&new)?;
+    let blob = codec::encode_snapshot(new)?;
     let taken_at = new.taken_at;
-    let diff = diff_rows(opts, location, base, &new, taken_at);
+    let diff = diff_rows(opts, location, base, new, taken_at);
     let suspect = if guard {
         ops::guard_deletes(base.objects.len(), diff.deletes.len(), opts.max_delete_share).err()
     } else {
@@ -182,15 +164,7 @@ fn build(
     };
     let deletes = diff.deletes.iter().filter_map(|key| prefixed_name(opts, location, key).ok()).collect();
     let RowDiff { upserts, bad_names, .. } = diff;
-    // An owned snapshot becomes the cached base as it is; a borrowed one would need a deep clone.
-    let snapshot = match new {
-        Cow::Owned(n) => {
-            let bytes = estimate_bytes(&n, raw_len);
-            Some((Arc::new(n), bytes))
-        }
-        Cow::Borrowed(_) => None,
-    };
-    Ok(Ready { hash, taken_at, blob, snapshot, upserts, deletes, bad_names, suspect })
+    Ok(Ready { hash, taken_at, blob, upserts, deletes, bad_names, suspect })
 }
 
 /// What [`diff_rows`] found.
@@ -266,7 +240,6 @@ pub fn apply(
     c: &Connection,
     ctx: &mut BatchCtx,
     opts: &StoreOptions,
-    cache: &BaseCache,
     location: &str,
     epoch: u64,
     seq: u64,
@@ -290,9 +263,9 @@ pub fn apply(
     let current = base_id(c, location)?;
     let prepared = match prepared {
         Some(p) if p.base_id == current => p,
-        _ => prepare(c, opts, cache, location, payload)?,
+        _ => prepare(c, opts, location, payload)?,
     };
-    let mut ready = match prepared.result {
+    let ready = match prepared.result {
         Prepare::NeedFull(why) => {
             notes.push(why);
             requests.push(NocRequest::FullSnapshot);
@@ -326,7 +299,7 @@ pub fn apply(
         ctx.garbage.push(ready);
         return Ok(Disposition::Held);
     }
-    write_ready(c, ctx, location, epoch, seq, &mut ready, notes)?;
+    write_ready(c, ctx, location, epoch, seq, &ready, notes)?;
     ctx.garbage.push(ready);
     // A newer good snapshot supersedes anything held.
     c.prepare_cached("DELETE FROM held WHERE location = ?1")?.execute([location])?;
@@ -341,7 +314,7 @@ fn write_ready(
     location: &str,
     epoch: u64,
     seq: u64,
-    ready: &mut Ready,
+    ready: &Ready,
     notes: &mut Vec<String>,
 ) -> Result<(), ApplyError> {
     let mut upsert = c.prepare_cached(
@@ -396,9 +369,6 @@ fn write_ready(
     .execute(params![location, epoch as i64, seq as i64, &ready.hash[..], ready.blob])?;
     c.prepare_cached("UPDATE locations SET last_snapshot_at = ?2 WHERE location = ?1")?
         .execute(params![location, ready.taken_at])?;
-    if let Some((snapshot, bytes)) = ready.snapshot.take() {
-        ctx.new_bases.push(NewBase { location: location.to_string(), id: (seq, ready.hash), snapshot, bytes });
-    }
     Ok(())
 }
 
@@ -407,7 +377,6 @@ pub fn release_held(
     c: &Connection,
     ctx: &mut BatchCtx,
     opts: &StoreOptions,
-    cache: &BaseCache,
     location: &str,
 ) -> Result<bool, ApplyError> {
     let row: Option<(i64, i64, Vec<u8>)> = c
@@ -418,12 +387,11 @@ pub fn release_held(
     let Some((epoch, seq, blob)) = row else { return Ok(false) };
     let held = codec::decode_snapshot(&blob)?;
     let hash = delta::content_hash(&held);
-    let base = load_base(c, cache, location)?;
+    let base = load_base(c, location)?;
     let empty = Snapshot::default();
-    let mut ready =
-        build(opts, location, base.as_ref().map_or(&empty, |b| &*b.snapshot), Cow::Owned(held), hash, false)?;
+    let ready = build(opts, location, base.as_ref().map_or(&empty, |b| &b.snapshot), &held, hash, false)?;
     let mut notes = Vec::new();
-    write_ready(c, ctx, location, epoch as u64, seq as u64, &mut ready, &mut notes)?;
+    write_ready(c, ctx, location, epoch as u64, seq as u64, &ready, &mut notes)?;
     c.execute("DELETE FROM held WHERE location = ?1", [location])?;
     tracing::info!(
         location,

@@ -7,7 +7,7 @@
 //!
 //! Shutdown: [`WriterHandle::shutdown`] closes the queue; the thread drains what is queued, commits, and exits.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -15,7 +15,6 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::apply::{self, ApplyError, BatchCtx, FrameMeta, FrameOutcome};
-use super::base_cache::BaseCache;
 use super::snapshot::Prepared;
 use super::{Change, StoreOptions, now_ms};
 
@@ -55,12 +54,7 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    pub fn spawn(
-        conn: Connection,
-        opts: StoreOptions,
-        cache: Arc<BaseCache>,
-        changes: broadcast::Sender<Change>,
-    ) -> anyhow::Result<Self> {
+    pub fn spawn(conn: Connection, opts: StoreOptions, changes: broadcast::Sender<Change>) -> anyhow::Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         // The reaper frees what the writer is done with; it ends when the writer drops its sender.
         let (garbage, reaper_rx) = std::sync::mpsc::sync_channel::<Vec<Box<dyn Send>>>(REAPER_DEPTH);
@@ -71,7 +65,7 @@ impl WriterHandle {
         })?;
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, opts, &cache, changes, rx, garbage))?;
+            .spawn(move || run(conn, opts, changes, rx, garbage))?;
         Ok(WriterHandle { queue: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) })
     }
 
@@ -161,7 +155,6 @@ impl Reply {
 fn run(
     mut conn: Connection,
     opts: StoreOptions,
-    cache: &BaseCache,
     changes: broadcast::Sender<Change>,
     mut rx: mpsc::Receiver<Job>,
     garbage: std::sync::mpsc::SyncSender<Vec<Box<dyn Send>>>,
@@ -174,7 +167,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        let trash = run_batch(&mut conn, &opts, cache, &changes, jobs);
+        let trash = run_batch(&mut conn, &opts, &changes, jobs);
         if let Err(std::sync::mpsc::TrySendError::Full(trash) | std::sync::mpsc::TrySendError::Disconnected(trash)) =
             garbage.try_send(trash)
         {
@@ -187,7 +180,6 @@ fn run(
 fn run_batch(
     conn: &mut Connection,
     opts: &StoreOptions,
-    cache: &BaseCache,
     changes: &broadcast::Sender<Change>,
     jobs: Vec<Job>,
 ) -> Vec<Box<dyn Send>> {
@@ -213,16 +205,15 @@ fn run_batch(
             reply_of(job).fail("store error");
             continue;
         }
-        let bases_before = ctx.new_bases.len();
         let reply = match job {
             Job::Frame { frame, prepared, meta, reply } => {
                 frames += 1;
-                Reply::Frame(reply, apply::apply_frame(&tx, &mut ctx, opts, cache, *frame, prepared, &meta))
+                Reply::Frame(reply, apply::apply_frame(&tx, &mut ctx, opts, *frame, prepared, &meta))
             }
             Job::Release { location, reply } => {
-                Reply::Release(reply, super::snapshot::release_held(&tx, &mut ctx, opts, cache, &location))
+                Reply::Release(reply, super::snapshot::release_held(&tx, &mut ctx, opts, &location))
             }
-            Job::Maintain { reply } => Reply::Maintain(reply, apply::maintain(&tx, &mut ctx, opts, cache)),
+            Job::Maintain { reply } => Reply::Maintain(reply, apply::maintain(&tx, &mut ctx, opts)),
             Job::Raise { location, lifecycle, reply } => {
                 let event = outpost_format::Event {
                     seq: 0,
@@ -240,10 +231,6 @@ fn run_batch(
             Reply::Raise(_, r) => r.is_ok(),
         };
         let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-        if !ok {
-            // Its bases were rolled back with it.
-            ctx.new_bases.truncate(bases_before);
-        }
         if tx.is_autocommit() {
             // SQLite rolled the whole transaction back (disk full, I/O error): every job of this batch so far is
             // undone, and a further SAVEPOINT would open a new transaction that its RELEASE commits behind our
@@ -256,7 +243,6 @@ fn run_batch(
             let why = "store error: the transaction was rolled back (disk full or I/O error); retry";
             replies.into_iter().for_each(|r| r.fail(why));
             jobs.for_each(|j| reply_of(j).fail(why));
-            ctx.garbage.extend(ctx.new_bases.into_iter().map(|b| Box::new(b) as Box<dyn Send>));
             return ctx.garbage;
         }
         if let Err(e) = tx.execute_batch(end) {
@@ -269,17 +255,9 @@ fn run_batch(
         for r in replies {
             r.fail("store commit failed; retry");
         }
-        // Nothing committed: the new bases are dropped, never cached.
-        ctx.garbage.extend(ctx.new_bases.into_iter().map(|b| Box::new(b) as Box<dyn Send>));
         return ctx.garbage;
     }
-    // Durable now: cache the new bases before answering, so that the next delta a satellite sends after
-    // this acknowledgement finds its base decoded.
-    for b in std::mem::take(&mut ctx.new_bases) {
-        let (_, freed) = cache.insert_deferred(&b.location, b.id, b.snapshot, b.bytes);
-        ctx.garbage.extend(freed.into_iter().map(|s| Box::new(s) as Box<dyn Send>));
-    }
-    // Then answer, then tell live views.
+    // Durable now: answer, then tell live views.
     for r in replies {
         r.send();
     }
@@ -329,14 +307,13 @@ mod tests {
         let mut conn = super::super::open_connection(&dir.path().join("noc.db"), 1024).expect("open");
         super::super::schema::migrate(&mut conn).expect("migrate");
         let (changes, _) = broadcast::channel(16);
-        let cache = BaseCache::new(0);
         let opts = StoreOptions::default();
         let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).expect("page_count");
         conn.execute_batch(&format!("PRAGMA max_page_count = {pages}")).expect("cap");
 
         // Enough events to need new pages: the store is "full".
         let (jobs, replies): (Vec<_>, Vec<_>) = (0..200).map(|_| raise("FRA1")).unzip();
-        run_batch(&mut conn, &opts, &cache, &changes, jobs);
+        run_batch(&mut conn, &opts, &changes, jobs);
         let answers: Vec<_> = replies.into_iter().map(|mut r| r.try_recv().expect("answered")).collect();
         assert!(answers.iter().any(|a| a.is_err()), "a full store must refuse some of the batch");
         assert!(conn.is_autocommit(), "no transaction may be left open");
@@ -347,7 +324,7 @@ mod tests {
         // Room again: the next batch applies in full.
         conn.execute_batch("PRAGMA max_page_count = 1073741823").expect("uncap");
         let (jobs, replies): (Vec<_>, Vec<_>) = (0..200).map(|_| raise("FRA1")).unzip();
-        run_batch(&mut conn, &opts, &cache, &changes, jobs);
+        run_batch(&mut conn, &opts, &changes, jobs);
         for mut r in replies {
             assert!(r.try_recv().expect("answered").is_ok());
         }
