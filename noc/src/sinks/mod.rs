@@ -9,6 +9,11 @@
 //! "initialised on an empty log", because 0 means "never started").
 //!
 //! The order within one sink is the log's commit order. Sinks do not wait for each other.
+//!
+//! Retention (`[retention]`) does not wait for sinks either: events it deletes before a sink handled them are
+//! counted against that sink's cursor in the deleting transaction, and the sink reports them on its next round
+//! (an ERROR log line with its name and the count, and `outpost_noc_sink_events_lost_total{sink}`), then carries on with the oldest
+//! event left.
 
 pub mod filter;
 pub mod nagios;
@@ -141,7 +146,18 @@ pub async fn run_sink<S: Sink>(store: Store, mut sink: S, replay_history: bool, 
     }
     while !cancel.is_cancelled() {
         let st = store.clone();
-        let batch = match blocking(move || st.events_after(cursor, BATCH)).await {
+        let n = name.clone();
+        // Losses first: whatever retention deleted before this read is counted by now.
+        let read = blocking(move || {
+            let lost = st.take_sink_losses(&n)?;
+            Ok((lost, st.events_after(cursor, BATCH)))
+        })
+        .await
+        .and_then(|(lost, batch)| {
+            report_lost(&name, cursor, lost);
+            batch
+        });
+        let batch = match read {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(sink = %name, error = format!("{e:#}"), "sink cannot read the event log");
@@ -199,6 +215,21 @@ pub async fn run_sink<S: Sink>(store: Store, mut sink: S, replay_history: bool, 
         }
     }
     tracing::info!(sink = %name, cursor, "sink stopped");
+}
+
+/// Logs and counts events retention deleted before this sink handled them.
+fn report_lost(name: &str, cursor: i64, lost: u64) {
+    if lost == 0 {
+        return;
+    }
+    metrics::counter!("outpost_noc_sink_events_lost_total", "sink" => name.to_string()).increment(lost);
+    tracing::error!(
+        sink = %name,
+        lost,
+        cursor,
+        "retention deleted events this sink had not delivered yet; they will not be delivered. Keep the destination \
+         reachable, or raise [retention] events_max_age_days / events_max_rows to cover its outages"
+    );
 }
 
 /// True if cancelled.

@@ -494,19 +494,7 @@ pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions) -> Resu
         ctx.changed_locations.insert(location.clone());
         tracing::warn!(location, last_seen, "satellite silent");
     }
-    let max_age = opts.events_max_age.as_millis() as i64;
-    // Ids follow commit order and received_at is the NOC clock at commit, so the old rows are a prefix in id
-    // order: delete up to the first young one (scanning only what is deleted; no received_at index needed).
-    // If the NOC clock stepped back, rows after the step wait for the young row before them to age out.
-    c.execute(
-        "DELETE FROM events WHERE id < coalesce((SELECT id FROM events WHERE received_at >= ?1 ORDER BY id LIMIT 1), \
-         (SELECT max(id) + 1 FROM events))",
-        [now - max_age],
-    )?;
-    c.execute(
-        "DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?1",
-        [opts.events_max_rows.min(i64::MAX as u64) as i64],
-    )?;
+    trim_event_log(c, now, opts)?;
     c.execute(
         "DELETE FROM objects WHERE deleted_at IS NOT NULL AND deleted_at < ?1",
         [now - opts.tombstone_grace.as_millis() as i64],
@@ -518,6 +506,37 @@ pub fn maintain(c: &Connection, ctx: &mut BatchCtx, opts: &StoreOptions) -> Resu
     for location in requested {
         snapshot::release_held(c, ctx, opts, &location)?;
     }
+    Ok(())
+}
+
+/// Event retention: deletes the events older than `events_max_age` and all but the newest `events_max_rows`.
+/// Both rules delete a prefix of the log in id order, so one bound covers them. Before deleting, each sink
+/// cursor is charged with the events it had not handled yet (`sink_cursors.lost`, exact because it is counted
+/// in the same transaction); the sink reports them (`sinks::run_sink`). The charge goes by the durable cursor, so
+/// a sink caught in the middle of delivering the very batch deleted here is charged for events it then delivers:
+/// it over-reports, never under-reports. Retention never waits for a sink: a destination down for longer than the
+/// retention window must not fill the disk.
+fn trim_event_log(c: &Connection, now: i64, opts: &StoreOptions) -> rusqlite::Result<()> {
+    // Ids follow commit order and received_at is the NOC clock at commit, so the old rows are a prefix in id
+    // order: delete up to the first young one (scanning only what is deleted; no received_at index needed).
+    // If the NOC clock stepped back, rows after the step wait for the young row before them to age out.
+    let by_age: Option<i64> = c
+        .prepare_cached(
+            "SELECT coalesce((SELECT id FROM events WHERE received_at >= ?1 ORDER BY id LIMIT 1), \
+             (SELECT max(id) + 1 FROM events))",
+        )?
+        .query_row([now - opts.events_max_age.as_millis() as i64], |r| r.get(0))?;
+    let by_rows: Option<i64> = c
+        .prepare_cached("SELECT max(id) - ?1 + 1 FROM events")?
+        .query_row([opts.events_max_rows.min(i64::MAX as u64) as i64], |r| r.get(0))?;
+    // Everything below `bound` goes.
+    let Some(bound) = by_age.max(by_rows) else { return Ok(()) };
+    c.prepare_cached(
+        "UPDATE sink_cursors SET lost = lost + (SELECT count(*) FROM events WHERE id > sink_cursors.id AND id < ?1) \
+         WHERE id < ?1 - 1",
+    )?
+    .execute([bound])?;
+    c.prepare_cached("DELETE FROM events WHERE id < ?1")?.execute([bound])?;
     Ok(())
 }
 
@@ -576,6 +595,53 @@ mod tests {
         let later = ctx.now;
         let id = insert_event(&c, &mut ctx, "FRA1", 1, &event(6), later, None, None).expect("insert");
         assert_eq!(id, 6, "ids are never reused after the log was emptied (sink cursors rely on it)");
+    }
+
+    #[test]
+    fn retention_charges_each_sink_with_the_events_it_had_not_handled() {
+        use crate::store::queries::{set_sink_cursor, sink_losses, take_sink_losses};
+        let mut c = Connection::open_in_memory().expect("open");
+        crate::store::schema::migrate(&mut c).expect("migrate");
+        let opts = StoreOptions { events_max_rows: 2, ..Default::default() };
+        let now = 1_800_000_000_000;
+        let mut ctx = BatchCtx { now, ..Default::default() };
+        let mut add = |c: &Connection, n: u64| {
+            for seq in 0..n {
+                let event = Event { seq, time: now, kind: EventKind::Lifecycle(Lifecycle::Paused) };
+                insert_event(c, &mut ctx, "FRA1", 1, &event, now, None, None).expect("insert");
+            }
+        };
+        add(&c, 5);
+        // "behind" handled event 1, "head" all five, "replay" started on an empty log (-1) and handled nothing.
+        for (name, cursor) in [("behind", 1), ("head", 5), ("replay", -1)] {
+            set_sink_cursor(&c, name, cursor).expect("cursor");
+        }
+        let mut ctx = BatchCtx { now, ..Default::default() };
+        maintain(&c, &mut ctx, &opts).expect("maintain");
+        let ids: Vec<i64> = c
+            .prepare("SELECT id FROM events ORDER BY id")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(ids, [4, 5], "the newest two are kept");
+        assert_eq!(sink_losses(&c, "behind").expect("losses"), (2, 0), "events 2 and 3");
+        assert_eq!(sink_losses(&c, "head").expect("losses"), (0, 0), "a sink that is not behind loses nothing");
+        assert_eq!(sink_losses(&c, "replay").expect("losses"), (3, 0), "events 1 to 3");
+        assert_eq!(take_sink_losses(&c, "behind").expect("take"), 2);
+        assert_eq!(take_sink_losses(&c, "behind").expect("take"), 0, "reported once");
+        assert_eq!(take_sink_losses(&c, "head").expect("take"), 0);
+        assert_eq!(take_sink_losses(&c, "unknown").expect("take"), 0);
+
+        // A second run charges only what it deletes: events 4 and 5 (6 and 7 are kept).
+        add(&c, 2);
+        maintain(&c, &mut ctx, &opts).expect("maintain");
+        assert_eq!(sink_losses(&c, "behind").expect("losses"), (4, 2));
+        assert_eq!(take_sink_losses(&c, "behind").expect("take"), 2);
+        assert_eq!(sink_losses(&c, "head").expect("losses"), (0, 0), "it had handled 4 and 5");
+        maintain(&c, &mut ctx, &opts).expect("maintain");
+        assert_eq!(sink_losses(&c, "behind").expect("losses"), (4, 4), "nothing deleted, nothing charged");
     }
 
     #[test]

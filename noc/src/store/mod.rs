@@ -325,6 +325,21 @@ impl Store {
         self.admin(|c| queries::set_sink_cursor(c, name, id))
     }
 
+    /// How many events retention deleted before sink `name` handled them, not reported yet; marks them reported.
+    pub fn take_sink_losses(&self, name: &str) -> anyhow::Result<u64> {
+        // The read is the common case (nothing lost); only a loss needs the write connection.
+        let (lost, reported) = self.sink_losses(name)?;
+        if lost <= reported {
+            return Ok(0);
+        }
+        self.admin(|c| queries::take_sink_losses(c, name))
+    }
+
+    /// (lost, reported) for sink `name` since its cursor was created; see [`Store::take_sink_losses`].
+    pub fn sink_losses(&self, name: &str) -> anyhow::Result<(u64, u64)> {
+        self.read(|c| queries::sink_losses(c, name))
+    }
+
     // ---- objects and locations ----
 
     /// Every live (not tombstoned) object, all locations, ordered by location then name.

@@ -92,6 +92,28 @@ pub fn set_sink_cursor(c: &Connection, name: &str, id: i64) -> rusqlite::Result<
     Ok(())
 }
 
+/// Events retention deleted before sink `name` handled them and that it has not reported yet; marks them
+/// reported. A concurrent retention run adds to `lost` after the read: those stay for the next call.
+pub fn take_sink_losses(c: &Connection, name: &str) -> rusqlite::Result<u64> {
+    let row: Option<(i64, i64)> = c
+        .prepare_cached("SELECT lost, lost_reported FROM sink_cursors WHERE name = ?1")?
+        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((lost, reported)) = row.filter(|(lost, reported)| lost > reported) else { return Ok(0) };
+    c.prepare_cached("UPDATE sink_cursors SET lost_reported = ?2 WHERE name = ?1")?.execute(params![name, lost])?;
+    Ok((lost - reported) as u64)
+}
+
+/// (lost, reported) of sink `name`: every event retention deleted before the sink handled it, since the
+/// cursor was created, and how many of those the sink has reported.
+pub fn sink_losses(c: &Connection, name: &str) -> rusqlite::Result<(u64, u64)> {
+    c.query_row("SELECT lost, lost_reported FROM sink_cursors WHERE name = ?1", [name], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+    })
+    .optional()
+    .map(|v| v.unwrap_or((0, 0)))
+}
+
 // ---- objects ----
 
 /// One object as the operator API shows it.

@@ -128,6 +128,12 @@ const MIGRATIONS: &[&str] = &[
     // 3 -> 4: every index costs a page write in each one-event commit. Retention walks the log in id order
     // (ids follow commit order, as received_at does), so this index only made commits slower.
     "DROP INDEX events_received;",
+    // 4 -> 5: events retention deleted before a sink handled them (counted in the deleting transaction), and how
+    // many of those the sink has reported (log line and `outpost_noc_sink_events_lost_total`).
+    r#"
+    ALTER TABLE sink_cursors ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sink_cursors ADD COLUMN lost_reported INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.

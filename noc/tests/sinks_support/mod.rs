@@ -31,8 +31,12 @@ pub fn now_ms() -> i64 {
 
 impl TestStore {
     pub fn new() -> TestStore {
+        Self::with_options(StoreOptions::default())
+    }
+
+    pub fn with_options(options: StoreOptions) -> TestStore {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("noc.db"), StoreOptions::default()).expect("open store");
+        let store = Store::open(&dir.path().join("noc.db"), options).expect("open store");
         TestStore { store, dir, epoch: 42, seqs: BTreeMap::new() }
     }
 
