@@ -20,6 +20,7 @@
 //! `apply` verifies the base hash before and the target hash after, and builds the result on a copy:
 //! it never half-applies. The body is MessagePack with named fields; see `docs/format.md`.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::io;
 
@@ -133,12 +134,38 @@ pub fn make(base: &Snapshot, base_seq: u64, current: &Snapshot) -> Delta {
 
 /// [`make`] with the base's hash already known (a sender keeps it from when the base was built).
 pub fn make_with_base_hash(base: &Snapshot, base_seq: u64, base_hash: ContentHash, current: &Snapshot) -> Delta {
-    let body = build_body(&base.objects, &current.objects);
+    let target = Target { hash: content_hash(current), taken_at: current.taken_at };
+    make_from_entries(base.objects.iter(), base_seq, base_hash, current.objects.iter(), target)
+}
+
+/// What a delta produces: the current snapshot's content hash and time, known to a sender that hashed
+/// the snapshot as it encoded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub hash: ContentHash,
+    pub taken_at: i64,
+}
+
+/// [`make`] over two streams of entries in strictly ascending key order (as a [`Snapshot`] holds them),
+/// owned or borrowed: a sender can decode its base and current snapshots one object at a time instead of
+/// holding two whole sites in memory. The result is the same delta [`make`] builds from the same objects.
+pub fn make_from_entries<K, O>(
+    base: impl Iterator<Item = (K, O)>,
+    base_seq: u64,
+    base_hash: ContentHash,
+    current: impl Iterator<Item = (K, O)>,
+    target: Target,
+) -> Delta
+where
+    K: Borrow<ObjectKey>,
+    O: Borrow<Object>,
+{
+    let body = build_body(base, current);
     Delta {
         base_seq,
         base_hash,
-        target_hash: content_hash(current),
-        taken_at: current.taken_at,
+        target_hash: target.hash,
+        taken_at: target.taken_at,
         body: rmp_serde::to_vec_named(&body).expect("encoding owned model types into a Vec cannot fail"),
     }
 }
@@ -181,21 +208,26 @@ pub fn stats(delta: &Delta) -> Result<DeltaStats, DeltaError> {
     })
 }
 
-fn build_body(base: &BTreeMap<ObjectKey, Object>, current: &BTreeMap<ObjectKey, Object>) -> DeltaBody {
+fn build_body<K: Borrow<ObjectKey>, O: Borrow<Object>>(
+    base: impl Iterator<Item = (K, O)>,
+    current: impl Iterator<Item = (K, O)>,
+) -> DeltaBody {
     let mut body = DeltaBody::default();
     let mut kept_idx: u32 = 0;
     let mut last_status_idx: u32 = 0;
     let mut last_perf_idx: u32 = 0;
-    let mut cur = current.iter().peekable();
+    let mut cur = current.peekable();
     for (key, before) in base {
+        let (key, before) = (key.borrow(), before.borrow());
         // Everything in `current` before this base key is new.
-        while let Some((k, o)) = cur.next_if(|(k, _)| *k < key) {
-            body.upserts.push((k.clone(), o.clone()));
+        while let Some((k, o)) = cur.next_if(|(k, _)| k.borrow() < key) {
+            body.upserts.push((k.borrow().clone(), o.borrow().clone()));
         }
-        let Some((_, after)) = cur.next_if(|(k, _)| *k == key) else {
+        let Some((_, after)) = cur.next_if(|(k, _)| k.borrow() == key) else {
             body.deleted.push(key.clone());
             continue;
         };
+        let after = after.borrow();
         if before.config != after.config
             || before.acknowledgement != after.acknowledgement
             || before.downtimes != after.downtimes
@@ -231,7 +263,7 @@ fn build_body(base: &BTreeMap<ObjectKey, Object>, current: &BTreeMap<ObjectKey, 
         }
         kept_idx += 1;
     }
-    body.upserts.extend(cur.map(|(k, o)| (k.clone(), o.clone())));
+    body.upserts.extend(cur.map(|(k, o)| (k.borrow().clone(), o.borrow().clone())));
     body
 }
 
@@ -495,6 +527,19 @@ mod tests {
         let st = stats(&delta).expect("decodes");
         assert_eq!(st, DeltaStats { deleted: 1, upserted: 2, status_updates: 1, perf_updates: 0, kept: 8 });
         assert_eq!(apply(&base, &delta), Ok(cur));
+    }
+
+    #[test]
+    fn owned_streams_of_entries_make_the_same_delta() {
+        let base = site(10, |i| object(0, 0, &format!("x={i}")));
+        let mut cur = site(12, |i| object(u8::from(i == 4), 60, &format!("x={}", i * 2)));
+        cur.objects.remove(&ObjectKey::service("h", "s0001"));
+        cur.objects.insert(ObjectKey::host("a-first"), object(0, 0, ""));
+        let target = Target { hash: content_hash(&cur), taken_at: cur.taken_at };
+        let owned = |s: &Snapshot| s.objects.clone().into_iter();
+        let streamed = make_from_entries(owned(&base), 9, content_hash(&base), owned(&cur), target);
+        assert_eq!(streamed, make(&base, 9, &cur));
+        assert_eq!(apply(&base, &streamed), Ok(cur));
     }
 
     #[test]

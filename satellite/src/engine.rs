@@ -167,8 +167,8 @@ impl Engine {
 }
 
 impl crate::ship::SnapshotSource for EngineHandle {
-    fn snapshot(&self) -> Snapshot {
-        EngineHandle::snapshot(self)
+    fn snapshot(&self) -> std::io::Result<crate::snapshot_blob::SnapshotBlob> {
+        self.snapshot_blob()
     }
 }
 
@@ -192,6 +192,11 @@ impl EngineHandle {
     /// The whole site: configuration, status, acknowledgements, downtimes and comments of every object.
     pub fn snapshot(&self) -> Snapshot {
         self.table().snapshot(now_ms())
+    }
+
+    /// The whole site encoded as the snapshot shipper takes it (see `snapshot_blob`), under the table's lock.
+    pub fn snapshot_blob(&self) -> std::io::Result<crate::snapshot_blob::SnapshotBlob> {
+        self.table().snapshot_blob(now_ms())
     }
 
     pub fn config(&self) -> Arc<Config> {

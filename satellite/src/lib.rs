@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod scheduler;
 pub mod sender;
 pub mod ship;
+pub mod snapshot_blob;
 pub mod spool;
 pub mod state;
 pub mod traps;

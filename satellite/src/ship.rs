@@ -9,6 +9,7 @@ use std::time::Duration;
 use outpost_format::Snapshot;
 use tokio_util::sync::CancellationToken;
 
+use crate::snapshot_blob::SnapshotBlob;
 use crate::spool::Spool;
 
 /// When snapshots ship. Mirrors `config::ShipSchedule` (the daemon converts), so this module
@@ -20,14 +21,14 @@ pub enum ShipSchedule {
     Cron(String),
 }
 
-/// Something that can produce the site's current snapshot (the check engine).
+/// Something that can produce the site's current snapshot (the check engine), encoded.
 pub trait SnapshotSource: Send + Sync {
-    fn snapshot(&self) -> Snapshot;
+    fn snapshot(&self) -> std::io::Result<SnapshotBlob>;
 }
 
 impl<F: Fn() -> Snapshot + Send + Sync> SnapshotSource for F {
-    fn snapshot(&self) -> Snapshot {
-        self()
+    fn snapshot(&self) -> std::io::Result<SnapshotBlob> {
+        SnapshotBlob::from_snapshot(&self())
     }
 }
 
@@ -68,7 +69,8 @@ pub fn deltas_per_full(full_every: Duration, interval: Duration) -> u32 {
 
 /// Takes one snapshot and stores it durably as the pending one.
 pub fn ship_once(source: &dyn SnapshotSource, spool: &Spool) -> Result<(), crate::spool::SpoolError> {
-    spool.put_snapshot(&source.snapshot())
+    let blob = source.snapshot().map_err(|e| crate::spool::SpoolError::Encode(e.to_string()))?;
+    spool.put_snapshot_blob(blob)
 }
 
 /// Ships on schedule until cancelled: once at start, then whenever the schedule fires.

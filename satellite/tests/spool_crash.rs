@@ -236,11 +236,11 @@ fn snapshot_frame_is_resent_identically_until_acked_then_deltas_follow() {
     assert_eq!(again.bytes, f1.bytes);
     assert!(spool.ack_snapshots(spool.epoch(), 1).expect("ack"));
     let f2 = spool.next_snapshot_frame("FRA1", 10).expect("frame").expect("some");
-    assert_eq!((f2.seq, f2.full, f2.snapshot.taken_at), (2, false, 2));
+    assert_eq!((f2.seq, f2.full, f2.taken_at), (2, false, 2));
     // The NOC lost our base: the delta is withdrawn and a full one goes instead.
     spool.request_full_snapshot().expect("request");
     let f3 = spool.next_snapshot_frame("FRA1", 10).expect("frame").expect("some");
-    assert_eq!((f3.seq, f3.full, f3.snapshot.taken_at), (2, true, 2));
+    assert_eq!((f3.seq, f3.full, f3.taken_at), (2, true, 2));
 }
 
 #[test]

@@ -16,6 +16,7 @@ use super::{Runtime, downtime};
 use crate::check::CheckOutcome;
 use crate::config::{CheckDef, Config};
 use crate::scheduler::{self, Due, LatencyHistogram, Schedule};
+use crate::snapshot_blob::{BlobWriter, ObjectRef, SnapshotBlob};
 
 /// One host or service.
 #[derive(Debug)]
@@ -369,6 +370,23 @@ impl Table {
                 })
                 .collect(),
         }
+    }
+
+    /// The site's snapshot as a blob, encoded straight from the table in key order: no copy of the site.
+    pub fn snapshot_blob(&self, now: UnixMillis) -> std::io::Result<SnapshotBlob> {
+        let mut w = BlobWriter::new(&self.config.location, now, self.slots.len())?;
+        for &i in &self.index {
+            let Slot { def, obj, .. } = &self.slots[i as usize];
+            let object = ObjectRef {
+                config: &def.config,
+                status: &obj.status,
+                acknowledgement: &obj.acknowledgement,
+                downtimes: &obj.downtimes,
+                comments: &obj.comments,
+            };
+            w.push(&def.key, &object)?;
+        }
+        w.finish()
     }
 
     /// The retention payload, encoded straight from the table (no copy of the state).

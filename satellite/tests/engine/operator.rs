@@ -74,6 +74,18 @@ async fn problem_goes_soft_then_hard_and_operator_commands_show_in_state_and_eve
     assert_eq!(obj.acknowledgement.as_ref().map(|a| a.author.as_str()), Some("alice"));
     assert_eq!(obj.comments.iter().map(|c| c.id).collect::<Vec<_>>(), [comment_id]);
     assert!(obj.in_downtime(now + 1));
+    // What the shipper takes, encoded straight from the table, holds the same site (checks may have run since).
+    let blob = sat.engine.snapshot_blob().expect("encodes");
+    let shipped = blob.decode().expect("decodes");
+    assert_eq!(blob.hash, outpost_format::delta::content_hash(&shipped));
+    assert_eq!(shipped.objects.keys().collect::<Vec<_>>(), snap.objects.keys().collect::<Vec<_>>());
+    for (k, o) in &shipped.objects {
+        let s = &snap.objects[k];
+        assert_eq!(
+            (&o.config, &o.acknowledgement, &o.comments, &o.downtimes),
+            (&s.config, &s.acknowledgement, &s.comments, &s.downtimes)
+        );
+    }
     let names: Vec<&str> = sat.drain().iter().map(|e| e.kind.name()).collect();
     for want in ["acknowledgement_set", "comment_added", "downtime_scheduled", "downtime_started"] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
