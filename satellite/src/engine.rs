@@ -531,26 +531,28 @@ async fn save_retention(shared: &Arc<Shared>) -> anyhow::Result<()> {
     if !shared.dirty.swap(false, Ordering::AcqRel) {
         return Ok(());
     }
-    // Encoded under the lock (a few ms at 10,000 objects) rather than copied: no second copy of the state.
-    let payload = lock(shared).encode_retained(now_ms()).map_err(|e| anyhow::anyhow!("encode retention: {e}"))?;
-    let dir = shared.state_dir.clone();
+    let (shared2, dir) = (shared.clone(), shared.state_dir.clone());
     let result = tokio::task::spawn_blocking(move || {
-        let saved = retention::save_encoded(&dir, &payload);
-        drop(payload);
-        // The payload and the snapshots the ship loop takes are large, short-lived allocations; glibc would
-        // keep their pages. Returning them keeps RSS near the live state (a few ms of CPU per interval).
+        // Encoded under the table's lock and streamed to the file as it is encoded: neither a copy of the state
+        // nor its encoding is held in memory. Only the fsync and rename happen after the lock is released.
+        let mut w = retention::RetentionWriter::create(&dir)?;
+        let written = lock(&shared2).write_retained(now_ms(), w.payload());
+        written.map_err(|e| anyhow::anyhow!("encode retention: {e}"))?;
+        w.commit()?;
+        // The snapshots the ship loop takes leave short-lived allocations; glibc would keep their pages.
+        // Returning them keeps RSS near the live state (a few ms of CPU per interval).
         // SAFETY: malloc_trim has no preconditions.
         unsafe {
             libc::malloc_trim(0);
         }
-        saved
+        Ok::<_, anyhow::Error>(())
     })
     .await;
     match result {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             shared.dirty.store(true, Ordering::Release);
-            Err(e.into())
+            Err(e)
         }
         Err(e) => {
             shared.dirty.store(true, Ordering::Release);

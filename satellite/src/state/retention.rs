@@ -8,7 +8,8 @@
 //! Writes are atomic: write `retention.tmp`, fsync it, rename over `retention`, fsync the directory.
 //! A crash leaves either the old or the new file, never a mix.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use outpost_format::model::{Acknowledgement, Comment, Downtime, Status};
@@ -41,13 +42,14 @@ pub struct RetainedObject {
 
 /// The same layout as [`Retained`], borrowing from the live table: serialising it needs no copy of the
 /// site's state (at 100,000 objects a copy would be tens of MiB every retention interval).
+/// `objects` serialises as a sequence of [`RetainedObjectRef`] of known length (see `Table::write_retained`).
 #[derive(Serialize)]
-pub struct RetainedRef<'a> {
+pub struct RetainedRef<O: Serialize> {
     pub saved_at: UnixMillis,
     pub paused: bool,
     pub next_downtime_id: u64,
     pub next_comment_id: u64,
-    pub objects: Vec<RetainedObjectRef<'a>>,
+    pub objects: O,
 }
 
 #[derive(Serialize)]
@@ -58,11 +60,6 @@ pub struct RetainedObjectRef<'a> {
     pub downtimes: &'a [Downtime],
     pub comments: &'a [Comment],
     pub runtime: &'a Runtime,
-}
-
-/// Encodes a retention payload (see [`save_encoded`]).
-pub fn encode(retained: &RetainedRef<'_>) -> Result<Vec<u8>, String> {
-    rmp_serde::to_vec_named(retained).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,48 +78,107 @@ pub fn path(state_dir: &Path) -> PathBuf {
 
 /// Writes `retained` atomically and durably.
 pub fn save(state_dir: &Path, retained: &Retained) -> Result<(), RetentionError> {
-    let payload = rmp_serde::to_vec_named(retained)
+    let mut w = RetentionWriter::create(state_dir)?;
+    rmp_serde::encode::write_named(w.payload(), retained)
         .map_err(|e| RetentionError::Corrupt { path: path(state_dir), reason: e.to_string() })?;
-    save_encoded(state_dir, &payload)
+    w.commit()
 }
 
-/// Writes an already encoded payload atomically and durably.
-pub fn save_encoded(state_dir: &Path, payload: &[u8]) -> Result<(), RetentionError> {
-    let final_path = path(state_dir);
-    let tmp = state_dir.join("retention.tmp");
-    let io = |source| RetentionError::Io { path: final_path.clone(), source };
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    let mut header = [0u8; 12];
-    header[..8].copy_from_slice(MAGIC);
-    header[8..].copy_from_slice(&crc32c::crc32c(payload).to_le_bytes());
-    f.write_all(&header).map_err(io)?;
-    f.write_all(payload).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    drop(f);
-    std::fs::rename(&tmp, &final_path).map_err(io)?;
-    std::fs::File::open(state_dir).and_then(|d| d.sync_all()).map_err(io)?;
-    Ok(())
+/// A retention file being written: the payload streams through a buffer into `retention.tmp`, so no
+/// encoded copy of the state is held in memory (at 100,000 objects it is about 47 MB).
+/// [`RetentionWriter::commit`] fills in the checksum, fsyncs, renames over `retention` and fsyncs the directory;
+/// dropping the writer instead leaves the old file in place.
+pub struct RetentionWriter {
+    out: BufWriter<Crc<File>>,
+    tmp: PathBuf,
+    final_path: PathBuf,
 }
 
-/// Reads the retention file; `Ok(None)` when there is none yet.
+/// Passes writes (or reads) through while computing their CRC32C.
+struct Crc<T> {
+    inner: T,
+    crc: u32,
+}
+
+impl<W: Write> Write for Crc<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc = crc32c::crc32c_append(self.crc, &buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<R: Read> Read for Crc<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.crc = crc32c::crc32c_append(self.crc, &buf[..n]);
+        Ok(n)
+    }
+}
+
+impl RetentionWriter {
+    pub fn create(state_dir: &Path) -> Result<RetentionWriter, RetentionError> {
+        let final_path = path(state_dir);
+        let tmp = state_dir.join("retention.tmp");
+        let io = |source| RetentionError::Io { path: final_path.clone(), source };
+        let mut f = File::create(&tmp).map_err(io)?;
+        // The checksum is not known yet: a placeholder, filled in by `commit`.
+        f.write_all(MAGIC).and_then(|()| f.write_all(&[0; 4])).map_err(io)?;
+        let out = BufWriter::with_capacity(64 << 10, Crc { inner: f, crc: 0 });
+        Ok(RetentionWriter { out, tmp, final_path })
+    }
+
+    /// Where the MessagePack payload goes.
+    pub fn payload(&mut self) -> &mut impl Write {
+        &mut self.out
+    }
+
+    pub fn commit(self) -> Result<(), RetentionError> {
+        let RetentionWriter { out, tmp, final_path } = self;
+        let io = |source| RetentionError::Io { path: final_path.clone(), source };
+        let Crc { inner: mut f, crc } = out.into_inner().map_err(|e| io(e.into_error()))?;
+        f.seek(SeekFrom::Start(MAGIC.len() as u64)).and_then(|_| f.write_all(&crc.to_le_bytes())).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        drop(f);
+        std::fs::rename(&tmp, &final_path).map_err(io)?;
+        let dir = final_path.parent().unwrap_or(Path::new("."));
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        Ok(())
+    }
+}
+
+/// Reads the retention file; `Ok(None)` when there is none yet. Decodes as it reads (no copy of the file
+/// in memory); the checksum covers the whole payload and is checked before the result is used.
 pub fn load(state_dir: &Path) -> Result<Option<Retained>, RetentionError> {
     let p = path(state_dir);
-    let bytes = match std::fs::read(&p) {
-        Ok(b) => b,
+    let file = match File::open(&p) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(RetentionError::Io { path: p, source }),
     };
     let corrupt = |reason: String| RetentionError::Corrupt { path: p.clone(), reason };
-    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+    let mut r = BufReader::with_capacity(64 << 10, file);
+    let mut header = [0u8; 12];
+    r.read_exact(&mut header).map_err(|_| corrupt("shorter than its header".into()))?;
+    if &header[..8] != MAGIC {
         return Err(corrupt("bad magic".into()));
     }
-    let mut crc = [0u8; 4];
-    crc.copy_from_slice(&bytes[8..12]);
-    let payload = &bytes[12..];
-    if crc32c::crc32c(payload) != u32::from_le_bytes(crc) {
+    let want = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+    let mut payload = Crc { inner: r, crc: 0 };
+    let decoded: Result<Retained, _> = rmp_serde::from_read(&mut payload);
+    // Whatever follows the payload is covered by the checksum too (a writer never leaves any).
+    let rest = std::io::copy(&mut payload, &mut std::io::sink())
+        .map_err(|source| RetentionError::Io { path: p.clone(), source })?;
+    if payload.crc != want {
         return Err(corrupt("checksum mismatch".into()));
     }
-    rmp_serde::from_slice(payload).map(Some).map_err(|e| corrupt(e.to_string()))
+    if rest != 0 {
+        return Err(corrupt(format!("{rest} bytes after the payload")));
+    }
+    decoded.map(Some).map_err(|e| corrupt(e.to_string()))
 }
 
 /// Moves a damaged retention file aside (kept for a human to look at) so the satellite can start fresh.
@@ -158,6 +214,36 @@ mod tests {
         };
         save(dir.path(), &retained).expect("save");
         assert_eq!(load(dir.path()).expect("load"), Some(retained));
+    }
+
+    #[test]
+    fn the_file_is_magic_checksum_and_named_messagepack_and_an_unfinished_write_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let retained = Retained { saved_at: 3, next_downtime_id: 4, ..Retained::default() };
+        save(dir.path(), &retained).expect("save");
+        let bytes = std::fs::read(path(dir.path())).expect("read");
+        assert_eq!(&bytes[..8], MAGIC);
+        let payload = &bytes[12..];
+        assert_eq!(payload, rmp_serde::to_vec_named(&retained).expect("encode"));
+        assert_eq!(bytes[8..12], crc32c::crc32c(payload).to_le_bytes());
+        let mut w = RetentionWriter::create(dir.path()).expect("create");
+        w.payload().write_all(b"half a payload").expect("write");
+        drop(w);
+        assert_eq!(load(dir.path()).expect("load"), Some(retained));
+    }
+
+    #[test]
+    fn bytes_after_the_payload_are_corruption() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = RetentionWriter::create(dir.path()).expect("create");
+        rmp_serde::encode::write_named(w.payload(), &Retained::default()).expect("encode");
+        w.payload().write_all(b"x").expect("write");
+        w.commit().expect("commit");
+        let err = load(dir.path()).expect_err("trailing byte");
+        assert!(
+            matches!(&err, RetentionError::Corrupt { reason, .. } if reason.contains("after the payload")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -389,26 +389,16 @@ impl Table {
         w.finish()
     }
 
-    /// The retention payload, encoded straight from the table (no copy of the state).
-    pub fn encode_retained(&self, now: UnixMillis) -> Result<Vec<u8>, String> {
-        super::retention::encode(&RetainedRef {
+    /// Writes the retention payload straight from the table into `out` (no copy of the state).
+    pub fn write_retained(&self, now: UnixMillis, out: &mut impl std::io::Write) -> Result<(), String> {
+        let retained = RetainedRef {
             saved_at: now,
             paused: self.paused,
             next_downtime_id: self.next_downtime_id,
             next_comment_id: self.next_comment_id,
-            objects: self
-                .slots
-                .iter()
-                .map(|s| RetainedObjectRef {
-                    key: &s.def.key,
-                    status: &s.obj.status,
-                    acknowledgement: &s.obj.acknowledgement,
-                    downtimes: &s.obj.downtimes,
-                    comments: &s.obj.comments,
-                    runtime: &s.rt,
-                })
-                .collect(),
-        })
+            objects: RetainedObjects(&self.slots),
+        };
+        rmp_serde::encode::write_named(out, &retained).map_err(|e| e.to_string())
     }
 
     pub fn retained(&self, now: UnixMillis) -> Retained {
@@ -568,6 +558,23 @@ impl Table {
             self.schedule_all(now);
         }
         true
+    }
+}
+
+/// The slots as a sequence of [`RetainedObjectRef`], serialised one at a time (the length is known up front,
+/// so the encoder never buffers the sequence).
+struct RetainedObjects<'a>(&'a [Slot]);
+
+impl serde::Serialize for RetainedObjects<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|s| RetainedObjectRef {
+            key: &s.def.key,
+            status: &s.obj.status,
+            acknowledgement: &s.obj.acknowledgement,
+            downtimes: &s.obj.downtimes,
+            comments: &s.obj.comments,
+            runtime: &s.rt,
+        }))
     }
 }
 
