@@ -2,13 +2,14 @@
 //! first problem inside their window and last `duration_s`; both end (and are removed) when over.
 
 use outpost_format::event::NotificationType;
-use outpost_format::model::{Object, ObjectConfig};
+use outpost_format::model::ObjectConfig;
 use outpost_format::{EventKind, ObjectKey, UnixMillis};
 
+use super::ObjectState;
 use super::machine::{allows, notification};
 
 /// Starts and ends downtimes due at `now`; returns the events, in order.
-pub fn tick(key: &ObjectKey, cfg: &ObjectConfig, obj: &mut Object, now: UnixMillis) -> Vec<EventKind> {
+pub fn tick(key: &ObjectKey, cfg: &ObjectConfig, obj: &mut ObjectState, now: UnixMillis) -> Vec<EventKind> {
     let mut events = Vec::new();
     let in_problem = obj.status.state != 0;
     let was_in_downtime = obj.in_downtime(now.saturating_sub(1));
@@ -37,10 +38,10 @@ pub fn tick(key: &ObjectKey, cfg: &ObjectConfig, obj: &mut Object, now: UnixMill
     if allows(cfg, 's') {
         let now_in_downtime = obj.in_downtime(now);
         if !was_in_downtime && now_in_downtime_before_end {
-            events.push(notification(key, obj, NotificationType::DowntimeStart, 0));
+            events.push(notification(key, &obj.status, NotificationType::DowntimeStart, 0));
         }
         if (was_in_downtime || now_in_downtime_before_end) && !now_in_downtime && !ended.is_empty() {
-            events.push(notification(key, obj, NotificationType::DowntimeEnd, 0));
+            events.push(notification(key, &obj.status, NotificationType::DowntimeEnd, 0));
         }
     }
     events
@@ -51,6 +52,7 @@ mod tests {
     use outpost_format::model::Downtime;
 
     use super::*;
+    use crate::state::TestObject;
 
     fn downtime(id: u64, start: i64, end: i64, fixed: bool, duration_s: u32) -> Downtime {
         Downtime { id, author: "op".into(), comment: "maint".into(), start, end, fixed, duration_s, started_at: None }
@@ -66,8 +68,8 @@ mod tests {
             .collect()
     }
 
-    fn obj() -> Object {
-        let mut o = Object::default();
+    fn obj() -> TestObject {
+        let mut o = TestObject::default();
         o.config.notifications.options = "w,u,c,r,f,s".into();
         o.config.notifications.enabled = true;
         o

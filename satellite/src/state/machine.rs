@@ -13,11 +13,11 @@
 
 use compact_str::CompactString;
 use outpost_format::event::{Notification, NotificationType, StateChange};
-use outpost_format::model::{Object, ObjectConfig, StateType};
+use outpost_format::model::{ObjectConfig, StateType, Status};
 use outpost_format::plugin_output::PluginOutput;
 use outpost_format::{EventKind, ObjectKey, UnixMillis};
 
-use super::Runtime;
+use super::{ObjectState, Runtime};
 
 /// A finished check, as the state machine sees it.
 #[derive(Debug, Clone)]
@@ -49,12 +49,11 @@ pub struct Outcome {
 
 /// Applies one check result to `obj` and returns the events it raises, in order.
 ///
-/// `cfg` is the object's configuration; the engine keeps it apart from `obj` (whose `config` it leaves empty)
-/// so that 100,000 objects do not hold two copies of it.
+/// `cfg` is the object's configuration; the engine keeps it apart from `obj` (see [`ObjectState`]).
 pub fn apply_result(
     key: &ObjectKey,
     cfg: &ObjectConfig,
-    obj: &mut Object,
+    obj: &mut ObjectState,
     rt: &mut Runtime,
     input: CheckInput,
     ctx: &Context,
@@ -136,10 +135,10 @@ pub fn apply_result(
 
     if obj.status.is_flapping != was_flapping && allows(cfg, 'f') {
         let t = if obj.status.is_flapping { NotificationType::FlappingStart } else { NotificationType::FlappingStop };
-        out.events.push(notification(key, obj, t, 0));
+        out.events.push(notification(key, &obj.status, t, 0));
     }
 
-    let suppressed = |obj: &Object| {
+    let suppressed = |obj: &ObjectState| {
         !cfg.notifications.enabled
             || obj.in_downtime(now)
             || obj.status.is_flapping
@@ -149,7 +148,7 @@ pub fn apply_result(
     if code == 0 {
         let was_notified_hard_problem = prev_type == StateType::Hard && prev_state != 0 && rt.notified_state.is_some();
         if was_notified_hard_problem && !suppressed(obj) && allows(cfg, 'r') {
-            out.events.push(notification(key, obj, NotificationType::Recovery, 0));
+            out.events.push(notification(key, &obj.status, NotificationType::Recovery, 0));
         }
         if prev_state != 0 {
             rt.notified_state = None;
@@ -169,7 +168,7 @@ pub fn apply_result(
             rt.notified_state = Some(code);
             rt.last_notification = now;
             let n = obj.status.notification_number;
-            out.events.push(notification(key, obj, NotificationType::Problem, n));
+            out.events.push(notification(key, &obj.status, NotificationType::Problem, n));
         }
     }
     out.retry = state_type == StateType::Soft && code != 0;
@@ -199,13 +198,13 @@ pub fn allows(cfg: &ObjectConfig, letter: char) -> bool {
     cfg.notifications.options.split(',').any(|o| o.trim().len() == 1 && o.trim().starts_with(letter))
 }
 
-/// A notification event about `obj` in its current state.
-pub fn notification(key: &ObjectKey, obj: &Object, notification_type: NotificationType, number: u32) -> EventKind {
+/// A notification event about an object in its current state.
+pub fn notification(key: &ObjectKey, status: &Status, notification_type: NotificationType, number: u32) -> EventKind {
     EventKind::Notification(Notification {
         key: key.clone(),
         notification_type,
-        state: obj.status.state,
-        output: obj.status.output.to_string(),
+        state: status.state,
+        output: status.output.to_string(),
         number,
         author: String::new(),
         comment: String::new(),

@@ -1,16 +1,17 @@
 //! The state machine against the scenarios Nagios Core documents ("State Types", "Notifications",
 //! "Flap Detection"), one row per check result.
 
-use outpost_format::model::{Acknowledgement, Downtime, Object, StateType};
+use outpost_format::model::{Acknowledgement, Downtime, StateType};
 use outpost_format::plugin_output::PluginOutput;
 use outpost_format::{EventKind, ObjectKey};
 
 use super::*;
+use crate::state::TestObject;
 
 const MIN: i64 = 60_000;
 
-fn service(max_attempts: u32, options: &str) -> Object {
-    let mut o = Object::default();
+fn service(max_attempts: u32, options: &str) -> TestObject {
+    let mut o = TestObject::default();
     o.config.max_attempts = max_attempts;
     o.config.notifications.enabled = true;
     o.config.notifications.interval = 3600;
@@ -19,7 +20,7 @@ fn service(max_attempts: u32, options: &str) -> Object {
 }
 
 /// The engine passes the config apart from the object; the tests keep it in `obj.config`.
-fn apply(key: &ObjectKey, obj: &mut Object, rt: &mut Runtime, input: CheckInput, ctx: &Context) -> Outcome {
+fn apply(key: &ObjectKey, obj: &mut TestObject, rt: &mut Runtime, input: CheckInput, ctx: &Context) -> Outcome {
     let cfg = obj.config.clone();
     apply_result(key, &cfg, obj, rt, input, ctx)
 }
@@ -61,7 +62,7 @@ struct Case {
     events: &'static [&'static str],
 }
 
-fn run_cases(key: &ObjectKey, obj: &mut Object, ctx: &Context, cases: &[Case]) {
+fn run_cases(key: &ObjectKey, obj: &mut TestObject, ctx: &Context, cases: &[Case]) {
     let mut rt = Runtime::default();
     for (i, c) in cases.iter().enumerate() {
         let out = apply(key, obj, &mut rt, input(c.code, (i as i64 + 1) * MIN), ctx);

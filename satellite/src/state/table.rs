@@ -12,7 +12,7 @@ use outpost_format::{EventKind, ObjectKey, Snapshot, UnixMillis};
 
 use super::machine::{self, CheckInput, Context};
 use super::retention::{Retained, RetainedObject, RetainedObjectRef, RetainedRef};
-use super::{Runtime, downtime};
+use super::{ObjectState, Runtime, downtime};
 use crate::check::CheckOutcome;
 use crate::config::{CheckDef, Config};
 use crate::scheduler::{self, Due, LatencyHistogram, Schedule};
@@ -22,7 +22,7 @@ use crate::snapshot_blob::{BlobWriter, ObjectRef, SnapshotBlob};
 #[derive(Debug)]
 pub struct Slot {
     pub def: Arc<CheckDef>,
-    pub obj: Object,
+    pub obj: ObjectState,
     pub rt: Runtime,
     /// A check of this object is running; it is not scheduled again until the result is in.
     pub in_flight: bool,
@@ -147,7 +147,7 @@ impl Table {
             let idx = self.slots.len() as u32;
             let host_idx = if def.is_host() { idx } else { host_slots.get(&def.key.host).copied().unwrap_or(idx) };
             // The configuration lives in `def` (shared between objects); snapshots copy it in.
-            let mut obj = Object { status: fresh_status(def, self.paused), ..Object::default() };
+            let mut obj = ObjectState { status: fresh_status(def, self.paused), ..ObjectState::default() };
             let mut rt = Runtime::default();
             if let Some((status, ack, downtimes, comments, runtime)) = take(def) {
                 obj.status = status;
@@ -364,9 +364,9 @@ impl Table {
                 .slots
                 .iter()
                 .map(|s| {
-                    let mut obj = s.obj.clone();
-                    obj.config = ObjectConfig::clone(&s.def.config);
-                    (s.def.key.clone(), obj)
+                    let ObjectState { status, acknowledgement, downtimes, comments } = s.obj.clone();
+                    let config = ObjectConfig::clone(&s.def.config);
+                    (s.def.key.clone(), Object { config, status, acknowledgement, downtimes, comments })
                 })
                 .collect(),
         }
@@ -438,7 +438,7 @@ impl Table {
         if slot.def.config.notifications.enabled
             && let EventKind::Notification(mut n) = machine::notification(
                 key,
-                &slot.obj,
+                &slot.obj.status,
                 NotificationType::Acknowledgement,
                 slot.obj.status.notification_number,
             )
@@ -492,7 +492,7 @@ impl Table {
                 let key = slot.def.key.clone();
                 let mut events = vec![EventKind::DowntimeCancelled { key: key.clone(), downtime_id: id }];
                 if was_active && !slot.obj.in_downtime(now) && machine::allows(&slot.def.config, 's') {
-                    events.push(machine::notification(&key, &slot.obj, NotificationType::DowntimeCancelled, 0));
+                    events.push(machine::notification(&key, &slot.obj.status, NotificationType::DowntimeCancelled, 0));
                 }
                 return Ok(events);
             }
