@@ -113,17 +113,22 @@ impl Engine {
         std::fs::create_dir_all(state_dir)
             .with_context(|| format!("create the state directory {} (or pass --state-dir)", state_dir.display()))?;
         let now = now_ms();
-        let retained = match retention::load(state_dir) {
-            Ok(r) => r,
+        // Retained objects go into the table as they are decoded: the retained state is never held twice.
+        let mut table = Table::unscheduled(config.clone());
+        let mut restored = 0usize;
+        match retention::load_each(state_dir, |o| restored += usize::from(table.restore(o))) {
+            Ok(Some(settings)) => table.restore_settings(settings),
+            Ok(None) => {}
             Err(e @ retention::RetentionError::Corrupt { .. }) => {
                 let moved = retention::quarantine(state_dir, now).context("move the damaged retention file aside")?;
                 tracing::error!(error = %e, moved_to = %moved.display(), "starting with fresh state: the retention file is damaged");
-                None
+                // What was restored before the damage showed is not to be trusted.
+                table = Table::unscheduled(config.clone());
+                restored = 0;
             }
             Err(e) => return Err(e).context("read retention"),
-        };
-        let restored = retained.as_ref().map_or(0, |r| r.objects.len());
-        let table = Table::new(config.clone(), retained, now);
+        }
+        table.begin(now);
         tracing::info!(
             location = %config.location,
             hosts = config.hosts.len(),

@@ -150,9 +150,36 @@ impl RetentionWriter {
     }
 }
 
-/// Reads the retention file; `Ok(None)` when there is none yet. Decodes as it reads (no copy of the file
-/// in memory); the checksum covers the whole payload and is checked before the result is used.
+/// Reads the retention file; `Ok(None)` when there is none yet.
 pub fn load(state_dir: &Path) -> Result<Option<Retained>, RetentionError> {
+    let mut objects = Vec::new();
+    let settings = load_each(state_dir, |o| objects.push(o))?;
+    Ok(settings.map(|s| Retained {
+        saved_at: s.saved_at,
+        paused: s.paused,
+        next_downtime_id: s.next_downtime_id,
+        next_comment_id: s.next_comment_id,
+        objects,
+    }))
+}
+
+/// [`Retained`] without its objects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetainedSettings {
+    pub saved_at: UnixMillis,
+    pub paused: bool,
+    pub next_downtime_id: u64,
+    pub next_comment_id: u64,
+}
+
+/// Reads the retention file, handing each object to `each` as it is decoded: neither the file nor the
+/// decoded state is held whole in memory (the engine moves each object into its table). `Ok(None)` when
+/// there is no file yet. The checksum covers the whole payload and is only known at the end: on `Err`,
+/// objects already handed over came from a damaged file and must be discarded.
+pub fn load_each(
+    state_dir: &Path,
+    each: impl FnMut(RetainedObject),
+) -> Result<Option<RetainedSettings>, RetentionError> {
     let p = path(state_dir);
     let file = match File::open(&p) {
         Ok(f) => f,
@@ -168,7 +195,10 @@ pub fn load(state_dir: &Path) -> Result<Option<Retained>, RetentionError> {
     }
     let want = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
     let mut payload = Crc { inner: r, crc: 0 };
-    let decoded: Result<Retained, _> = rmp_serde::from_read(&mut payload);
+    let decoded = {
+        let mut de = rmp_serde::Deserializer::new(&mut payload);
+        serde::de::DeserializeSeed::deserialize(Streamed { each }, &mut de)
+    };
     // Whatever follows the payload is covered by the checksum too (a writer never leaves any).
     let rest = std::io::copy(&mut payload, &mut std::io::sink())
         .map_err(|source| RetentionError::Io { path: p.clone(), source })?;
@@ -179,6 +209,65 @@ pub fn load(state_dir: &Path) -> Result<Option<Retained>, RetentionError> {
         return Err(corrupt(format!("{rest} bytes after the payload")));
     }
     decoded.map(Some).map_err(|e| corrupt(e.to_string()))
+}
+
+/// Decodes a [`Retained`] map (the named form every writer uses), passing objects on one at a time.
+struct Streamed<F> {
+    each: F,
+}
+
+impl<'de, F: FnMut(RetainedObject)> serde::de::DeserializeSeed<'de> for Streamed<F> {
+    type Value = RetainedSettings;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<RetainedSettings, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(RetainedObject)> serde::de::Visitor<'de> for Streamed<F> {
+    type Value = RetainedSettings;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a retention map")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<RetainedSettings, A::Error> {
+        let mut s = RetainedSettings::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "saved_at" => s.saved_at = map.next_value()?,
+                "paused" => s.paused = map.next_value()?,
+                "next_downtime_id" => s.next_downtime_id = map.next_value()?,
+                "next_comment_id" => s.next_comment_id = map.next_value()?,
+                "objects" => map.next_value_seed(Objects { each: &mut self.each })?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(s)
+    }
+}
+
+struct Objects<'f, F> {
+    each: &'f mut F,
+}
+
+impl<'de, F: FnMut(RetainedObject)> serde::de::DeserializeSeed<'de> for Objects<'_, F> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(RetainedObject)> serde::de::Visitor<'de> for Objects<'_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a sequence of retained objects")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(o) = seq.next_element()? {
+            (self.each)(o);
+        }
+        Ok(())
+    }
 }
 
 /// Moves a damaged retention file aside (kept for a human to look at) so the satellite can start fresh.

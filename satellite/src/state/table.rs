@@ -11,7 +11,7 @@ use outpost_format::plugin_output::PluginOutput;
 use outpost_format::{EventKind, ObjectKey, Snapshot, UnixMillis};
 
 use super::machine::{self, CheckInput, Context};
-use super::retention::{Retained, RetainedObject, RetainedObjectRef, RetainedRef};
+use super::retention::{Retained, RetainedObject, RetainedObjectRef, RetainedRef, RetainedSettings};
 use super::{ObjectState, Runtime, downtime};
 use crate::check::CheckOutcome;
 use crate::config::{CheckDef, Config};
@@ -108,6 +108,27 @@ fn fresh_status(def: &CheckDef, paused: bool) -> Status {
 impl Table {
     /// Builds the table for `config`, taking state from `retained` for objects that still exist.
     pub fn new(config: Arc<Config>, retained: Option<Retained>, now: UnixMillis) -> Table {
+        let mut table = Table::unscheduled(config);
+        if let Some(r) = retained {
+            let settings = RetainedSettings {
+                saved_at: r.saved_at,
+                paused: r.paused,
+                next_downtime_id: r.next_downtime_id,
+                next_comment_id: r.next_comment_id,
+            };
+            for o in r.objects {
+                table.restore(o);
+            }
+            table.restore_settings(settings);
+        }
+        table.begin(now);
+        table
+    }
+
+    /// The table for `config` with every object fresh and nothing scheduled: retained state goes in with
+    /// [`Table::restore`] (one object at a time, as `retention::load_each` decodes them) and
+    /// [`Table::restore_settings`], then [`Table::begin`] schedules the checks.
+    pub fn unscheduled(config: Arc<Config>) -> Table {
         let mut table = Table {
             config: config.clone(),
             slots: Vec::new(),
@@ -120,18 +141,33 @@ impl Table {
             latency: LatencyHistogram::default(),
             latency_window: LatencyHistogram::default(),
         };
-        let mut old: HashMap<ObjectKey, RetainedObject> = HashMap::new();
-        if let Some(r) = retained {
-            table.paused = r.paused;
-            table.next_downtime_id = r.next_downtime_id.max(1);
-            table.next_comment_id = r.next_comment_id.max(1);
-            old = r.objects.into_iter().map(|o| (o.key.clone(), o)).collect();
-        }
-        table.build_slots(&config, |def| {
-            old.remove(&def.key).map(|o| (o.status, o.acknowledgement, o.downtimes, o.comments, o.runtime))
-        });
-        table.schedule_all(now);
+        table.build_slots(&config, |_| None);
         table
+    }
+
+    /// Moves a retained object's state into its slot; returns false (and drops it) if it is no longer configured.
+    pub fn restore(&mut self, o: RetainedObject) -> bool {
+        let Some(idx) = self.position(&o.key) else { return false };
+        let slot = &mut self.slots[idx as usize];
+        let RetainedObject { status, acknowledgement, downtimes, comments, runtime, .. } = o;
+        slot.obj = ObjectState { status, acknowledgement, downtimes, comments };
+        slot.rt = runtime;
+        true
+    }
+
+    /// Takes the retained settings (pause, id counters); call after every [`Table::restore`].
+    pub fn restore_settings(&mut self, s: RetainedSettings) {
+        self.paused = s.paused;
+        self.next_downtime_id = s.next_downtime_id.max(1);
+        self.next_comment_id = s.next_comment_id.max(1);
+        for slot in &mut self.slots {
+            slot.obj.status.checks_enabled = slot.def.active_checks && !self.paused;
+        }
+    }
+
+    /// Puts every actively checked object on the schedule (keeping retained times that are still ahead).
+    pub fn begin(&mut self, now: UnixMillis) {
+        self.schedule_all(now);
     }
 
     fn build_slots(
