@@ -19,6 +19,9 @@ use sha2::{Digest, Sha256};
 
 /// zstd level of blobs: one is written every ship interval, so the fast default (`frame::DEFAULT_ZSTD_LEVEL`).
 const LEVEL: i32 = outpost_format::frame::DEFAULT_ZSTD_LEVEL;
+/// zstd window of blobs (2^19 = 512 KiB instead of level 3's 2 MiB): every decoder of a blob allocates the
+/// window, and a delta runs two of them. Objects repeat their neighbours' shape, so a short window loses little.
+const WINDOW_LOG: u32 = 19;
 /// The frame flag for a zstd-compressed payload (`docs/format.md`).
 const FLAG_ZSTD: u8 = 1;
 /// Largest zstd window accepted when decoding a blob (as the frame decoder: 2^27).
@@ -89,7 +92,8 @@ impl Write for Tee {
 
 impl BlobWriter {
     pub fn new(location: &str, taken_at: UnixMillis, objects: usize) -> io::Result<BlobWriter> {
-        let zstd = zstd::stream::write::Encoder::new(Vec::new(), LEVEL)?;
+        let mut zstd = zstd::stream::write::Encoder::new(Vec::new(), LEVEL)?;
+        zstd.window_log(WINDOW_LOG)?;
         // serde's many small writes make zstd slow without a buffer in front (see /work/shared/crates.md).
         let mut out = BufWriter::with_capacity(64 << 10, Tee { zstd, hasher: None, raw_len: 0 });
         // `Snapshot` is `[location, taken_at, {key: object, ...}]`, written as rmp_serde writes it.
