@@ -45,7 +45,7 @@ pub struct SnapshotBlob {
 pub struct ObjectRef<'a> {
     pub config: &'a ObjectConfig,
     pub status: &'a Status,
-    pub acknowledgement: &'a Option<Acknowledgement>,
+    pub acknowledgement: Option<&'a Acknowledgement>,
     pub downtimes: &'a [Downtime],
     pub comments: &'a [Comment],
 }
@@ -55,7 +55,7 @@ impl<'a> From<&'a Object> for ObjectRef<'a> {
         ObjectRef {
             config: &o.config,
             status: &o.status,
-            acknowledgement: &o.acknowledgement,
+            acknowledgement: o.acknowledgement.as_ref(),
             downtimes: &o.downtimes,
             comments: &o.comments,
         }

@@ -199,7 +199,7 @@ fn acknowledgement_suppresses_notifications_and_a_non_sticky_one_ends_at_a_state
     let mut rt = Runtime::default();
     let out = apply(&key, &mut obj, &mut rt, input(1, MIN), &ctx());
     assert_eq!(describe(&out.events), ["alert:WARNING:HARD:1", "notify:PROBLEM:1"]);
-    obj.acknowledgement = Some(ack(false));
+    obj.acknowledgement = Some(Box::new(ack(false)));
     let out = apply(&key, &mut obj, &mut rt, input(1, 5 * MIN), &ctx());
     assert_eq!(describe(&out.events), Vec::<String>::new(), "acknowledged: no re-notification");
     let out = apply(&key, &mut obj, &mut rt, input(2, 6 * MIN), &ctx());
@@ -212,7 +212,7 @@ fn sticky_acknowledgement_lasts_until_recovery() {
     let mut obj = service(1, "w,c,r");
     let mut rt = Runtime::default();
     apply(&key, &mut obj, &mut rt, input(1, MIN), &ctx());
-    obj.acknowledgement = Some(ack(true));
+    obj.acknowledgement = Some(Box::new(ack(true)));
     let out = apply(&key, &mut obj, &mut rt, input(2, 2 * MIN), &ctx());
     assert_eq!(describe(&out.events), ["alert:CRITICAL:HARD:1"], "sticky: kept through WARNING -> CRITICAL");
     assert!(obj.acknowledgement.is_some());

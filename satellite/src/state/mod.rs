@@ -17,10 +17,12 @@ use serde::{Deserialize, Serialize};
 /// One object's state as the engine keeps it: an `outpost_format::Object` without its configuration, which
 /// lives once in the shared definition. An empty `ObjectConfig` in every object would cost about 170 B each
 /// (18 MiB at 100,000 services); snapshots put the configuration back from the definition.
+/// It serialises as the matching fields of an `Object` (see `snapshot_blob::ObjectRef`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectState {
     pub status: Status,
-    pub acknowledgement: Option<Acknowledgement>,
+    /// Boxed: rare, and 64 B inline in every object.
+    pub acknowledgement: Option<Box<Acknowledgement>>,
     pub downtimes: Vec<Downtime>,
     pub comments: Vec<Comment>,
 }

@@ -56,7 +56,7 @@ pub struct RetainedRef<O: Serialize> {
 pub struct RetainedObjectRef<'a> {
     pub key: &'a ObjectKey,
     pub status: &'a Status,
-    pub acknowledgement: &'a Option<Acknowledgement>,
+    pub acknowledgement: Option<&'a Acknowledgement>,
     pub downtimes: &'a [Downtime],
     pub comments: &'a [Comment],
     pub runtime: &'a Runtime,

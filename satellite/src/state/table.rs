@@ -150,7 +150,7 @@ impl Table {
         let Some(idx) = self.position(&o.key) else { return false };
         let slot = &mut self.slots[idx as usize];
         let RetainedObject { status, acknowledgement, downtimes, comments, runtime, .. } = o;
-        slot.obj = ObjectState { status, acknowledgement, downtimes, comments };
+        slot.obj = ObjectState { status, acknowledgement: acknowledgement.map(Box::new), downtimes, comments };
         slot.rt = runtime;
         true
     }
@@ -170,13 +170,7 @@ impl Table {
         self.schedule_all(now);
     }
 
-    fn build_slots(
-        &mut self,
-        config: &Config,
-        mut take: impl FnMut(
-            &Arc<CheckDef>,
-        ) -> Option<(Status, Option<Acknowledgement>, Vec<Downtime>, Vec<Comment>, Runtime)>,
-    ) {
+    fn build_slots(&mut self, config: &Config, mut take: impl FnMut(&Arc<CheckDef>) -> Option<(ObjectState, Runtime)>) {
         self.slots = Vec::with_capacity(config.hosts.len() + config.services.len());
         let mut host_slots: HashMap<compact_str::CompactString, u32> = HashMap::with_capacity(config.hosts.len());
         for def in config.objects() {
@@ -185,12 +179,9 @@ impl Table {
             // The configuration lives in `def` (shared between objects); snapshots copy it in.
             let mut obj = ObjectState { status: fresh_status(def, self.paused), ..ObjectState::default() };
             let mut rt = Runtime::default();
-            if let Some((status, ack, downtimes, comments, runtime)) = take(def) {
-                obj.status = status;
+            if let Some((state, runtime)) = take(def) {
+                obj = state;
                 obj.status.checks_enabled = def.active_checks && !self.paused;
-                obj.acknowledgement = ack;
-                obj.downtimes = downtimes;
-                obj.comments = comments;
                 rt = runtime;
             }
             if def.is_host() {
@@ -233,7 +224,7 @@ impl Table {
             if *s.def != **def {
                 counts.changed += 1;
             }
-            Some((s.obj.status, s.obj.acknowledgement, s.obj.downtimes, s.obj.comments, s.rt))
+            Some((s.obj, s.rt))
         });
         counts.removed = old.len() as u32;
         counts.added = (self.slots.len() - in_flight.len()) as u32;
@@ -402,6 +393,7 @@ impl Table {
                 .map(|s| {
                     let ObjectState { status, acknowledgement, downtimes, comments } = s.obj.clone();
                     let config = ObjectConfig::clone(&s.def.config);
+                    let acknowledgement = acknowledgement.map(|a| *a);
                     (s.def.key.clone(), Object { config, status, acknowledgement, downtimes, comments })
                 })
                 .collect(),
@@ -416,7 +408,7 @@ impl Table {
             let object = ObjectRef {
                 config: &def.config,
                 status: &obj.status,
-                acknowledgement: &obj.acknowledgement,
+                acknowledgement: obj.acknowledgement.as_deref(),
                 downtimes: &obj.downtimes,
                 comments: &obj.comments,
             };
@@ -449,7 +441,7 @@ impl Table {
                 .map(|s| RetainedObject {
                     key: s.def.key.clone(),
                     status: s.obj.status.clone(),
-                    acknowledgement: s.obj.acknowledgement.clone(),
+                    acknowledgement: s.obj.acknowledgement.as_deref().cloned(),
                     downtimes: s.obj.downtimes.clone(),
                     comments: s.obj.comments.clone(),
                     runtime: s.rt.clone(),
@@ -469,7 +461,7 @@ impl Table {
         if slot.obj.status.state == 0 {
             return Err(OpError::NotAProblem(key.to_string()));
         }
-        slot.obj.acknowledgement = Some(ack.clone());
+        slot.obj.acknowledgement = Some(Box::new(ack.clone()));
         let mut events = vec![EventKind::AcknowledgementSet { key: key.clone(), ack: ack.clone() }];
         if slot.def.config.notifications.enabled
             && let EventKind::Notification(mut n) = machine::notification(
@@ -606,7 +598,7 @@ impl serde::Serialize for RetainedObjects<'_> {
         serializer.collect_seq(self.0.iter().map(|s| RetainedObjectRef {
             key: &s.def.key,
             status: &s.obj.status,
-            acknowledgement: &s.obj.acknowledgement,
+            acknowledgement: s.obj.acknowledgement.as_deref(),
             downtimes: &s.obj.downtimes,
             comments: &s.obj.comments,
             runtime: &s.rt,
