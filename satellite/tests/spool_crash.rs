@@ -244,6 +244,35 @@ fn snapshot_frame_is_resent_identically_until_acked_then_deltas_follow() {
 }
 
 #[test]
+fn a_delta_made_from_the_stored_slots_turns_the_acked_snapshot_into_the_pending_one() {
+    use outpost_format::frame::{Frame, Limits, Payload};
+    use outpost_format::sitegen;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (spool, _) = Spool::open(dir.path(), cfg()).expect("open");
+    let first = sitegen::site(300, 7);
+    spool.put_snapshot(&first).expect("put");
+    let full = spool.next_snapshot_frame(&first.location, 10).expect("frame").expect("some");
+    let decoded = Frame::decode(&full.bytes, &Limits::default()).expect("decodes");
+    assert_eq!(decoded.payload, Payload::Full(first.clone()), "a full frame carries the snapshot as taken");
+    assert!(spool.ack_snapshots(spool.epoch(), full.seq).expect("ack"));
+    let mut second = sitegen::change_states(&sitegen::change_perf_values(&sitegen::recheck(&first, 60_000), 3), 0.1, 4);
+    second.objects.pop_first();
+    second.objects.insert(outpost_format::ObjectKey::host("zz-new"), Default::default());
+    spool.put_snapshot(&second).expect("put");
+    let frame = spool.next_snapshot_frame(&first.location, 10).expect("frame").expect("some");
+    assert!(!frame.full);
+    let Payload::Delta(delta) = Frame::decode(&frame.bytes, &Limits::default()).expect("decodes").payload else {
+        panic!("expected a delta frame");
+    };
+    assert_eq!(
+        delta,
+        outpost_format::delta::make(&first, full.seq, &second),
+        "the same delta as from decoded snapshots"
+    );
+    assert_eq!(outpost_format::delta::apply(&first, &delta), Ok(second));
+}
+
+#[test]
 fn reader_returns_a_record_larger_than_its_read_chunk() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = SpoolConfig { max_bytes: u64::MAX, max_age: None, segment_bytes: 8 << 20, fsync: false };
