@@ -204,6 +204,19 @@ impl EngineHandle {
         self.table().snapshot_blob(now_ms())
     }
 
+    /// `satellite status`, read from the table under its lock (no copy of the site).
+    pub fn status_report(&self, all: bool) -> crate::control::status::StatusReport {
+        use crate::control::status::{ObjectView, build};
+        let stats = self.stats();
+        let t = self.table();
+        let objects = t.slots.iter().map(|s| ObjectView {
+            key: &s.def.key,
+            max_attempts: s.def.config.max_attempts,
+            state: &s.obj,
+        });
+        build(&t.config.location, now_ms(), objects, stats, all)
+    }
+
     pub fn config(&self) -> Arc<Config> {
         self.table().config.clone()
     }

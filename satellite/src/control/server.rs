@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
-use super::{MAX_REQUEST_BYTES, Request, Response, status};
+use super::{MAX_REQUEST_BYTES, Request, Response};
 use crate::engine::{CommandError, EngineHandle};
 use crate::state::table::parse_key;
 
@@ -80,7 +80,7 @@ pub async fn handle(req: Request, engine: &EngineHandle, config_path: &Path) -> 
     tracing::info!(request = ?req, "operator command");
     let result: Result<String, CommandError> = match req {
         Request::Status { all } => {
-            let report = status::build(&engine.snapshot(), engine.stats(), all);
+            let report = engine.status_report(all);
             return Response { ok: true, message: String::new(), status: Some(report) };
         }
         Request::Reload => match engine.reload_from(config_path).await {

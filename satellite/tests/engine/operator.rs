@@ -86,6 +86,13 @@ async fn problem_goes_soft_then_hard_and_operator_commands_show_in_state_and_eve
             (&s.config, &s.acknowledgement, &s.comments, &s.downtimes)
         );
     }
+    // `satellite status` reads the same from the table.
+    let report = sat.engine.status_report(false);
+    let row = report.rows.iter().find(|r| r.object == "web1/state").expect("the problem is listed");
+    assert!(row.acknowledged && row.in_downtime, "{row:?}");
+    assert_eq!((row.state.as_str(), row.attempt.as_str()), ("CRITICAL", "2/2"));
+    assert!(row.notes.iter().any(|n| n.starts_with(&format!("comment {comment_id}:"))), "{row:?}");
+    assert_eq!(report.services[2], 1);
     let names: Vec<&str> = sat.drain().iter().map(|e| e.kind.name()).collect();
     for want in ["acknowledgement_set", "comment_added", "downtime_scheduled", "downtime_started"] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
