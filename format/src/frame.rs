@@ -216,14 +216,7 @@ impl Frame {
     }
 
     pub fn encode_with_level(&self, level: i32) -> Result<Vec<u8>, FrameError> {
-        if self.location.len() > MAX_LOCATION_LEN {
-            return Err(FrameError::LocationTooLong(self.location.len()));
-        }
-        if !self.location.bytes().all(|b| b.is_ascii_graphic())
-            || (self.location.is_empty() && self.kind() != FrameKind::Ack)
-        {
-            return Err(FrameError::BadLocation);
-        }
+        check_location(&self.location, self.kind())?;
         let raw = match &self.payload {
             // Snapshots are compact (arrays): see `compat` for the forward-compat rule and why.
             Payload::Full(s) => rmp_serde::to_vec(s),
@@ -234,25 +227,39 @@ impl Frame {
         .map_err(|e| FrameError::Encode(e.to_string()))?;
         let compressed = zstd::bulk::compress(&raw, level).map_err(|e| FrameError::Encode(e.to_string()))?;
         let raw_len = u32::try_from(raw.len()).map_err(|_| FrameError::Encode("payload over 4 GiB".into()))?;
+        Self::assemble(self.kind(), &self.location, self.epoch, self.seq, &compressed, raw_len)
+    }
+
+    /// A frame around a payload that is already zstd-compressed (`raw_len` bytes before compression): the
+    /// header, checksum and location as [`Frame::encode`] writes them. For a sender that keeps its payload
+    /// compressed, such as the satellite's stored snapshots.
+    pub fn assemble(
+        kind: FrameKind,
+        location: &str,
+        epoch: u64,
+        seq: u64,
+        compressed: &[u8],
+        raw_len: u32,
+    ) -> Result<Vec<u8>, FrameError> {
+        check_location(location, kind)?;
         let payload_len =
             u32::try_from(compressed.len()).map_err(|_| FrameError::Encode("payload over 4 GiB".into()))?;
-
-        let mut out = Vec::with_capacity(HEADER_LEN + self.location.len() + compressed.len());
+        let mut out = Vec::with_capacity(HEADER_LEN + location.len() + compressed.len());
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
-        out.push(self.kind() as u8);
+        out.push(kind as u8);
         out.push(FLAG_ZSTD);
-        out.push(self.location.len() as u8);
-        out.extend_from_slice(&self.epoch.to_be_bytes());
-        out.push(self.payload.stream().map_or(0, u8::from));
+        out.push(location.len() as u8);
+        out.extend_from_slice(&epoch.to_be_bytes());
+        out.push(stream_of(kind).map_or(0, u8::from));
         out.extend_from_slice(&[0, 0, 0]);
-        out.extend_from_slice(&self.seq.to_be_bytes());
+        out.extend_from_slice(&seq.to_be_bytes());
         out.extend_from_slice(&payload_len.to_be_bytes());
         out.extend_from_slice(&raw_len.to_be_bytes());
-        let sum = checksum(&out[..36], self.location.as_bytes(), &compressed);
+        let sum = checksum(&out[..36], location.as_bytes(), compressed);
         out.extend_from_slice(&sum);
-        out.extend_from_slice(self.location.as_bytes());
-        out.extend_from_slice(&compressed);
+        out.extend_from_slice(location.as_bytes());
+        out.extend_from_slice(compressed);
         Ok(out)
     }
 
@@ -366,6 +373,17 @@ fn checksum(head: &[u8], location: &[u8], payload: &[u8]) -> [u8; 32] {
     h.update(location);
     h.update(payload);
     h.finalize().into()
+}
+
+/// A location fits in a frame: at most `MAX_LOCATION_LEN` printable ASCII bytes, empty only in acknowledgements.
+fn check_location(location: &str, kind: FrameKind) -> Result<(), FrameError> {
+    if location.len() > MAX_LOCATION_LEN {
+        return Err(FrameError::LocationTooLong(location.len()));
+    }
+    if !location.bytes().all(|b| b.is_ascii_graphic()) || (location.is_empty() && kind != FrameKind::Ack) {
+        return Err(FrameError::BadLocation);
+    }
+    Ok(())
 }
 
 /// Decompresses at most `raw_len` bytes; a payload that inflates further is cut off and refused (zstd bomb).

@@ -11,9 +11,9 @@
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 
 use outpost_format::delta::ContentHash;
-use outpost_format::frame::{FrameKind, HEADER_LEN, MAGIC, MAX_LOCATION_LEN, VERSION};
+use outpost_format::frame::{Frame, FrameKind, MAX_LOCATION_LEN};
 use outpost_format::model::{Acknowledgement, Comment, Downtime, ObjectConfig, Status};
-use outpost_format::{Object, ObjectKey, Snapshot, Stream, UnixMillis};
+use outpost_format::{Object, ObjectKey, Snapshot, UnixMillis};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -22,8 +22,6 @@ const LEVEL: i32 = outpost_format::frame::DEFAULT_ZSTD_LEVEL;
 /// zstd window of blobs (2^19 = 512 KiB instead of level 3's 2 MiB): every decoder of a blob allocates the
 /// window, and a delta runs two of them. Objects repeat their neighbours' shape, so a short window loses little.
 const WINDOW_LOG: u32 = 19;
-/// The frame flag for a zstd-compressed payload (`docs/format.md`).
-const FLAG_ZSTD: u8 = 1;
 /// Largest zstd window accepted when decoding a blob (as the frame decoder: 2^27).
 const MAX_WINDOW_LOG: u32 = 27;
 
@@ -165,27 +163,9 @@ impl SnapshotBlob {
     /// level 9 on full snapshots (about 25% smaller); its compressor needs about 12 MiB at 10,000 services and
     /// 36 MiB at 100,000, more than the satellite's whole steady state, for a frame sent about once an hour.
     pub fn full_frame(&self, location: &str, epoch: u64, seq: u64) -> io::Result<Vec<u8>> {
-        if location.is_empty() || location.len() > MAX_LOCATION_LEN || !location.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(io::Error::other(format!("location {location:?} cannot go in a frame")));
-        }
         let raw_len = u32::try_from(self.raw_len).map_err(|_| io::Error::other("snapshot over 4 GiB"))?;
-        let payload = &self.zstd;
-        let payload_len = u32::try_from(payload.len()).map_err(|_| io::Error::other("payload over 4 GiB"))?;
-        // The header as docs/format.md lays it out (the same as `Frame::encode_with_level` writes).
-        let mut out = Vec::with_capacity(HEADER_LEN + location.len() + payload.len());
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&[VERSION, FrameKind::FullSnapshot as u8, FLAG_ZSTD, location.len() as u8]);
-        out.extend_from_slice(&epoch.to_be_bytes());
-        out.extend_from_slice(&[u8::from(Stream::Snapshots), 0, 0, 0]);
-        out.extend_from_slice(&seq.to_be_bytes());
-        out.extend_from_slice(&payload_len.to_be_bytes());
-        out.extend_from_slice(&raw_len.to_be_bytes());
-        let sum: [u8; 32] =
-            Sha256::new().chain_update(&out[..36]).chain_update(location).chain_update(payload).finalize().into();
-        out.extend_from_slice(&sum);
-        out.extend_from_slice(location.as_bytes());
-        out.extend_from_slice(payload);
-        Ok(out)
+        Frame::assemble(FrameKind::FullSnapshot, location, epoch, seq, &self.zstd, raw_len)
+            .map_err(|e| io::Error::other(format!("snapshot frame for location {location:?}: {e}")))
     }
 }
 
