@@ -17,8 +17,9 @@ pub struct NewEvent {
     pub kind: EventKind,
 }
 
-/// One pending append: the event and where to send its sequence number once it is durable.
-pub type Pending = (NewEvent, oneshot::Sender<u64>);
+/// One pending append: the event and where to send its sequence number once it is durable, or why the
+/// spool could not write it.
+pub type Pending = (NewEvent, oneshot::Sender<Result<u64, String>>);
 
 /// Cheap to clone; every producer holds one.
 #[derive(Clone, Debug)]
@@ -29,9 +30,19 @@ pub struct EventSink {
 /// The spool's end of the channel.
 pub type EventSinkReceiver = mpsc::Receiver<Pending>;
 
-#[derive(Debug, thiserror::Error)]
-#[error("the event spool has shut down; the event was not recorded")]
-pub struct SinkClosed;
+/// Why an event was not recorded.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EmitError {
+    /// The spool writer is gone (the satellite is stopping).
+    #[error("the event spool has shut down; the event was not recorded")]
+    Closed,
+    /// The spool could not append it (disk full, I/O error).
+    #[error(
+        "the event spool could not write the event ({0}); it was not recorded: check free space and permissions \
+         of the spool directory"
+    )]
+    Write(String),
+}
 
 /// Bounded, so a slow disk pushes back on producers instead of growing memory.
 pub const SINK_CAPACITY: usize = 4096;
@@ -47,10 +58,10 @@ impl EventSink {
     /// # Cancel safety
     /// Not cancel safe in the sense that matters: if the future is dropped after the event was
     /// queued, the event is still written, but the caller never learns its seq.
-    pub async fn emit(&self, time: UnixMillis, kind: EventKind) -> Result<u64, SinkClosed> {
+    pub async fn emit(&self, time: UnixMillis, kind: EventKind) -> Result<u64, EmitError> {
         let (done_tx, done_rx) = oneshot::channel();
-        self.tx.send((NewEvent { time, kind }, done_tx)).await.map_err(|_| SinkClosed)?;
-        done_rx.await.map_err(|_| SinkClosed)
+        self.tx.send((NewEvent { time, kind }, done_tx)).await.map_err(|_| EmitError::Closed)?;
+        done_rx.await.map_err(|_| EmitError::Closed)?.map_err(EmitError::Write)
     }
 
     /// A sink that records nothing durably: it numbers events and hands them to the returned receiver.
@@ -63,7 +74,7 @@ impl EventSink {
             while let Some((ev, done)) = rx.recv().await {
                 seq += 1;
                 let _ = out_tx.send(outpost_format::Event { seq, time: ev.time, kind: ev.kind });
-                let _ = done.send(seq);
+                let _ = done.send(Ok(seq));
             }
         });
         (sink, out_rx)

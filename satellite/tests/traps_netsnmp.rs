@@ -574,7 +574,7 @@ async fn inform_is_refused_not_answered_when_the_queue_to_the_spool_is_full() {
         let mut seq = 0;
         while let Some((_event, done)) = held.recv().await {
             seq += 1;
-            let _ = done.send(seq);
+            let _ = done.send(Ok(seq));
         }
     });
     wait_until("the backlog is recorded", || stats.recorded.load(Ordering::Relaxed) == capacity as u64).await;
@@ -633,7 +633,7 @@ async fn inform_is_answered_only_after_its_event_is_durable() {
     let early = socket.try_recv_from(&mut buf);
     assert!(early.is_err(), "an inform was answered before its event was durable");
     assert_eq!(stats.informs_answered.load(Ordering::Relaxed), 0);
-    done.send(1).expect("forwarder waits");
+    done.send(Ok(1)).expect("forwarder waits");
     let (n, from) =
         tokio::time::timeout(DEADLINE, socket.recv_from(&mut buf)).await.expect("a Response").expect("recv");
     assert_eq!(from, receiver.local_addr);
@@ -647,7 +647,7 @@ async fn inform_is_answered_only_after_its_event_is_durable() {
     wait_until("the refused append is counted", || stats.not_recorded.load(Ordering::Relaxed) == 1).await;
     socket.send_to(&v2c_inform([0, 0, 0, 3]), receiver.local_addr).await.expect("send");
     let (_, done) = tokio::time::timeout(DEADLINE, spool.recv()).await.expect("an append").expect("open");
-    done.send(3).expect("forwarder waits");
+    done.send(Ok(3)).expect("forwarder waits");
     let (n, _) = tokio::time::timeout(DEADLINE, socket.recv_from(&mut buf)).await.expect("a Response").expect("recv");
     assert_eq!(response_id(&buf[..n]), [0, 0, 0, 3], "the inform whose event was not recorded was answered");
     assert_eq!(stats.informs_answered.load(Ordering::Relaxed), 2);
@@ -667,12 +667,12 @@ async fn v3_inform_from_snmpinform_waits_for_the_spool() {
     let (out, (event, done)) = tokio::join!(inform, held);
     assert!(matches!(&event.kind, EventKind::Trap(t) if t.is_inform), "{event:?}");
     assert!(!out.status.success(), "snmpinform was answered while its event was not yet durable");
-    let _ = done.send(1);
+    let _ = done.send(Ok(1));
 
     // A spool that confirms: the same inform is answered.
     let confirm = async {
         let (_, done) = tokio::time::timeout(DEADLINE, spool.recv()).await.expect("an append").expect("open");
-        let _ = done.send(2);
+        let _ = done.send(Ok(2));
     };
     let (out, ()) = tokio::join!(h.net_snmp("snmpinform", &args), confirm);
     assert!(out.status.success(), "snmpinform v3 once durable: {}", String::from_utf8_lossy(&out.stderr));
