@@ -115,6 +115,9 @@ pub struct SpoolStatsView {
     pub last_delivery_ms: Option<i64>,
     pub dropped_events: u64,
     pub dropped_snapshots: u64,
+    /// Queued events whose perfdata gave way to the byte budget (absent in status files of older versions).
+    #[serde(default)]
+    pub perfdata_stripped: u64,
     pub quarantined_segments: u64,
 }
 
@@ -138,6 +141,7 @@ impl From<&SpoolStats> for SpoolStatsView {
             last_delivery_ms: s.last_delivery_ms,
             dropped_events: s.dropped_events,
             dropped_snapshots: s.dropped_snapshots,
+            perfdata_stripped: s.perfdata_stripped,
             quarantined_segments: s.quarantined_segments,
         }
     }
@@ -320,6 +324,13 @@ pub fn render_status(s: &DeliveryStatus, now: i64) -> String {
             sp.dropped_events, sp.dropped_snapshots, sp.quarantined_segments
         );
     }
+    if sp.perfdata_stripped > 0 {
+        let _ = writeln!(
+            out,
+            "  perfdata stripped:  {} queued events kept without their perfdata to stay within the spool budget",
+            sp.perfdata_stripped
+        );
+    }
     out
 }
 
@@ -391,5 +402,23 @@ mod tests {
         assert!(text.contains("reachable (https://noc:8443/)"), "{text}");
         assert!(text.contains("time to drain:      ~1m00s"), "{text}");
         assert!(!text.contains("losses"), "{text}");
+        assert!(!text.contains("perfdata stripped"), "{text}");
+    }
+
+    #[test]
+    fn status_shows_losses_and_stripped_perfdata() {
+        let now = 1_000_000_000;
+        let spool = SpoolStatsView { dropped_events: 7, perfdata_stripped: 1200, ..SpoolStatsView::default() };
+        let text = render_status(&DeliveryStatus { written_ms: now, spool, sender: None }, now);
+        assert!(text.contains("7 events and 0 snapshots dropped over budget"), "{text}");
+        assert!(text.contains("perfdata stripped:  1200 queued events"), "{text}");
+        // A status file written by an older version has no perfdata_stripped field.
+        let old: SpoolStatsView = serde_json::from_str(
+            r#"{"pending_events":1,"pending_snapshots":0,"bytes":9,
+            "oldest_ms":null,"last_delivery_ms":null,"dropped_events":0,"dropped_snapshots":0,
+            "quarantined_segments":0}"#,
+        )
+        .expect("an older status file still reads");
+        assert_eq!(old.perfdata_stripped, 0);
     }
 }

@@ -69,6 +69,7 @@ pub fn record_delivery(status: &DeliveryStatus, now_ms: i64) {
         .set(s.oldest_ms.map_or(0.0, |t| (now_ms - t).max(0) as f64 / 1000.0));
     metrics::gauge!("outpost_spool_dropped_events").set(s.dropped_events as f64);
     metrics::gauge!("outpost_spool_dropped_snapshots").set(s.dropped_snapshots as f64);
+    metrics::gauge!("outpost_spool_perfdata_stripped_events").set(s.perfdata_stripped as f64);
     metrics::gauge!("outpost_spool_quarantined_segments").set(s.quarantined_segments as f64);
     if let Some(sender) = &status.sender {
         metrics::gauge!("outpost_noc_reachable").set(if sender.reachable == Some(true) { 1.0 } else { 0.0 });
