@@ -216,7 +216,6 @@ impl Frame {
     }
 
     pub fn encode_with_level(&self, level: i32) -> Result<Vec<u8>, FrameError> {
-        check_location(&self.location, self.kind())?;
         let raw = match &self.payload {
             // Snapshots are compact (arrays): see `compat` for the forward-compat rule and why.
             Payload::Full(s) => rmp_serde::to_vec(s),

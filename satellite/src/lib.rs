@@ -5,6 +5,7 @@ pub mod check;
 pub mod config;
 pub mod control;
 pub mod daemon;
+mod durable;
 pub mod engine;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -4,8 +4,7 @@
 //! body length (LE u32), then the body as JSON (small, written rarely, readable by an operator with `tail -c`).
 //! Written as temp file, fsync, rename, fsync of the directory, so a crash leaves the old or the new ledger.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -115,29 +114,8 @@ impl Ledger {
         out.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
         out.extend_from_slice(&(body.len() as u32).to_le_bytes());
         out.extend_from_slice(&body);
-        write_atomic(path, &out, fsync)
+        crate::durable::write_atomic(path, &out, fsync)
     }
-}
-
-/// Temp file, fsync, rename, fsync the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8], fsync: bool) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        if fsync {
-            f.sync_all()?;
-        }
-    }
-    fs::rename(&tmp, path)?;
-    if fsync && let Some(dir) = path.parent() {
-        sync_dir(dir)?;
-    }
-    Ok(())
-}
-
-pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

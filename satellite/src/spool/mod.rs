@@ -449,7 +449,7 @@ impl Spool {
         file.write_all(&segment::header(first)).map_err(io_err(&path))?;
         if self.cfg.fsync {
             file.sync_all().map_err(io_err(&path))?;
-            ledger::sync_dir(&self.dir.join("segments")).map_err(io_err(&path))?;
+            crate::durable::sync_dir(&self.dir.join("segments")).map_err(io_err(&path))?;
         }
         g.segments.insert(
             first,
@@ -901,5 +901,5 @@ pub fn now_ms() -> UnixMillis {
 
 /// Writes a small status file atomically (no fsync: it is rewritten every few seconds and losing it is harmless).
 pub fn write_status_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    ledger::write_atomic(path, bytes, false)
+    crate::durable::write_atomic(path, bytes, false)
 }

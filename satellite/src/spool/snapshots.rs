@@ -24,8 +24,8 @@ use outpost_format::frame::{Frame, Payload};
 use outpost_format::{Snapshot, UnixMillis};
 use serde::{Deserialize, Serialize};
 
-use super::ledger::write_atomic;
 use super::{Spool, SpoolError, io_err};
+use crate::durable::write_atomic;
 use crate::snapshot_blob::SnapshotBlob;
 
 const MAGIC: &[u8; 4] = b"OPSN";

@@ -6,8 +6,7 @@
 //! `<segment>.strip`, is fsynced, renamed over the segment, and the directory is fsynced, so after a crash
 //! the segment is either the old or the new file, never a mix. A leftover `.strip` file is deleted at open.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use outpost_format::EventKind;
@@ -68,17 +67,7 @@ pub fn strip_segment(
     if !changed {
         return Ok(None);
     }
-    let temp = temp_path(path);
-    let mut f = File::create(&temp)?;
-    f.write_all(&out)?;
-    if fsync {
-        f.sync_all()?;
-    }
-    drop(f);
-    fs::rename(&temp, path)?;
-    if fsync && let Some(dir) = path.parent() {
-        super::ledger::sync_dir(dir)?;
-    }
+    crate::durable::replace_file(path, &temp_path(path), &out, fsync)?;
     Ok(Some(Stripped { len: out.len() as u64, events }))
 }
 

@@ -5,8 +5,7 @@
 //! File format, one line: `outpost-snmp-engine v1 <engine-id-hex> <boots>`.
 //! Written to a temp file, fsynced, renamed over the old one, and the directory fsynced.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use async_snmp::{AuthoritativeEngine, PersistedAuthoritativeEngine};
@@ -45,17 +44,11 @@ fn parse_state(text: &str) -> anyhow::Result<PersistedAuthoritativeEngine> {
 }
 
 fn write_state(path: &Path, state: &PersistedAuthoritativeEngine) -> std::io::Result<()> {
-    let dir: PathBuf =
-        path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| ".".into(), Path::to_path_buf);
-    std::fs::create_dir_all(&dir)?;
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        writeln!(f, "{MAGIC} v1 {} {}", hex::encode(state.engine_id()), state.engine_boots())?;
-        f.sync_all()?;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
     }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(&dir)?.sync_all()
+    let line = format!("{MAGIC} v1 {} {}\n", hex::encode(state.engine_id()), state.engine_boots());
+    crate::durable::write_atomic(path, line.as_bytes(), true)
 }
 
 #[cfg(test)]
