@@ -65,6 +65,21 @@ pub struct TrapHarness {
     engine_dir: PathBuf,
 }
 
+/// The SNMPv3 users of the net-snmp captures in `fixtures/traps/`, as `[[users]]` tables of a `[traps]`
+/// section (shared with the trap integration tests).
+pub const USM_USERS_TOML: &str = r#"
+[[users]]
+name = "privuser"
+auth_protocol = "SHA"
+auth_password = "authpass123"
+priv_protocol = "AES"
+priv_password = "privpass123"
+[[users]]
+name = "authuser"
+auth_protocol = "SHA-256"
+auth_password = "authpass456"
+"#;
+
 impl TrapHarness {
     /// Starts a receiver that accepts community `public`, the USM users of the net-snmp captures in
     /// `fixtures/traps/`, and one rule, with no rate limit to speak of.
@@ -80,16 +95,7 @@ impl TrapHarness {
             rate_limit_per_sec = 1000000000
             burst = 1000000000
             engine_state_file = "{}/snmp-engine"
-            [[users]]
-            name = "privuser"
-            auth_protocol = "SHA"
-            auth_password = "authpass123"
-            priv_protocol = "AES"
-            priv_password = "privpass123"
-            [[users]]
-            name = "authuser"
-            auth_protocol = "SHA-256"
-            auth_password = "authpass456"
+            {USM_USERS_TOML}
             [[rules]]
             trap_oid = "1.3.6.1.6.3.1.1.5.*"
             host = "router-{{source}}"

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use outpost_format::event::{SnmpValue, SnmpVersion, Trap};
 use outpost_format::{Event, EventKind};
+use outpost_satellite::fuzzing::USM_USERS_TOML;
 use outpost_satellite::outbox::{EventSink, EventSinkReceiver};
 use outpost_satellite::traps::{self, TrapConfig, TrapReceiver};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -34,16 +35,7 @@ fn base_config(engine_dir: &Path) -> TrapConfig {
         communities = ["public"]
         allowed_sources = ["127.0.0.0/8"]
         engine_state_file = "{}/snmp-engine"
-        [[users]]
-        name = "privuser"
-        auth_protocol = "SHA"
-        auth_password = "authpass123"
-        priv_protocol = "AES"
-        priv_password = "privpass123"
-        [[users]]
-        name = "authuser"
-        auth_protocol = "SHA-256"
-        auth_password = "authpass456"
+        {USM_USERS_TOML}
         [[rules]]
         trap_oid = "1.3.6.1.6.3.1.1.5.3"
         host = "router-{{source}}"
