@@ -23,14 +23,15 @@ use crate::snapshot_decode::skip;
 
 /// Decodes exactly `count` key/object pairs that fill `bytes`, or `None` to let rmp-serde decide.
 pub(crate) fn entries(bytes: &[u8], count: u64) -> Option<Vec<(ObjectKey, Object)>> {
-    let (out, used) = entries_prefix(bytes, count)?;
+    let (out, used) = entries_prefix(bytes, count, count)?;
     (used == bytes.len()).then_some(out)
 }
 
 /// Decodes `count` key/object pairs from the start of `bytes`; returns them and the bytes they took.
-pub(crate) fn entries_prefix(bytes: &[u8], count: u64) -> Option<(Vec<(ObjectKey, Object)>, usize)> {
-    // Each entry takes at least 2 bytes, which bounds the allocation whatever `count` claims.
-    let mut out = Vec::with_capacity(usize::try_from(count).ok()?.min(bytes.len() / 2));
+/// The list has room for `capacity` entries, so that a caller can append more without moving it.
+pub(crate) fn entries_prefix(bytes: &[u8], count: u64, capacity: u64) -> Option<(Vec<(ObjectKey, Object)>, usize)> {
+    // Each entry takes at least 2 bytes, which bounds the allocation whatever `capacity` claims.
+    let mut out = Vec::with_capacity(usize::try_from(capacity.max(count)).ok()?.min(bytes.len() / 2));
     let mut r = Reader { buf: bytes, pos: 0 };
     for _ in 0..count {
         let key = r.key()?;
@@ -324,6 +325,7 @@ mod tests {
         o.config.custom_vars.insert("Z".into(), "é ü".into());
         o.config.groups = vec!["a".into(), "b".repeat(300).into()];
         o.config.notifications.options = "d,u,r".into();
+        drop(objects);
         site
     }
 

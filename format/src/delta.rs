@@ -21,13 +21,13 @@
 //! it never half-applies. The body is MessagePack with named fields; see `docs/format.md`.
 
 use std::borrow::Borrow;
-use std::collections::BTreeMap;
 use std::io;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Object, ObjectKey, Snapshot, Status};
+use crate::object_map::ObjectMap;
 use crate::perfdata::PerfData;
 
 /// SHA-256 over a snapshot's canonical encoding (objects in key order), used to name bases and to verify results.
@@ -106,7 +106,7 @@ pub fn content_hash(snapshot: &Snapshot) -> ContentHash {
 }
 
 /// [`content_hash`] over a bare object map.
-pub fn content_hash_objects(objects: &BTreeMap<ObjectKey, Object>) -> ContentHash {
+pub fn content_hash_objects(objects: &ObjectMap) -> ContentHash {
     let mut w = io::BufWriter::with_capacity(64 << 10, HashWriter(Sha256::new()));
     rmp_serde::encode::write(&mut w, objects).expect("encoding owned model types into a hasher cannot fail");
     match w.into_inner() {
@@ -267,14 +267,19 @@ fn build_body<K: Borrow<ObjectKey>, O: Borrow<Object>>(
     body
 }
 
-fn apply_body(base: &BTreeMap<ObjectKey, Object>, body: DeltaBody) -> Result<BTreeMap<ObjectKey, Object>, DeltaError> {
+fn apply_body(base: &ObjectMap, body: DeltaBody) -> Result<ObjectMap, DeltaError> {
     let bad = |msg: String| Err(DeltaError::Malformed(msg));
-    let mut objects = base.clone();
+    let mut deleted = std::collections::BTreeSet::new();
     for key in &body.deleted {
-        if objects.remove(key).is_none() {
+        if !base.contains_key(key) || !deleted.insert(key) {
             return bad(format!("deletes {key}, which the base does not hold"));
         }
     }
+    let mut objects = base.clone();
+    if !deleted.is_empty() {
+        objects.retain(|k, _| !deleted.contains(k));
+    }
+    drop(deleted);
     let mut upserted = std::collections::BTreeSet::new();
     for (key, _) in &body.upserts {
         if !upserted.insert(key) {
@@ -335,9 +340,7 @@ fn apply_body(base: &BTreeMap<ObjectKey, Object>, body: DeltaBody) -> Result<BTr
         return bad("perfdata value columns have entries left over".into());
     }
     drop(kept_objects);
-    for (key, object) in body.upserts {
-        objects.insert(key, object);
-    }
+    objects.extend(body.upserts);
     Ok(objects)
 }
 

@@ -1,7 +1,7 @@
 //! The object model shared by satellite and NOC: hosts and services with their configuration and status,
 //! acknowledgements, scheduled downtimes and comments, as Nagios-family users know them.
 //!
-//! A site's whole state is a [`Snapshot`]: an ordered map from [`ObjectKey`] to [`Object`].
+//! A site's whole state is a [`Snapshot`]: an ordered map ([`ObjectMap`]) from [`ObjectKey`] to [`Object`].
 //! A key with no service names a host; a key with a service names that service on that host.
 //! Names inside a snapshot are the satellite's local names; the NOC adds the location prefix (see [`crate::naming`]).
 
@@ -11,6 +11,7 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::compat::forward_compatible;
+use crate::object_map::ObjectMap;
 use crate::perfdata::PerfData;
 
 /// Milliseconds since the Unix epoch, UTC. Every time on the wire uses this unit.
@@ -199,7 +200,7 @@ pub struct Snapshot {
     pub location: String,
     /// When the satellite took the snapshot (satellite clock).
     pub taken_at: UnixMillis,
-    pub objects: BTreeMap<ObjectKey, Object>,
+    pub objects: ObjectMap,
 }
 
 forward_compatible!(Snapshot { location, taken_at, objects } required 3);

@@ -6,9 +6,9 @@
 //! Names here are the satellite's local names; prefixing with the location is [`crate::naming`]'s job.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use crate::model::{Object, ObjectKey, Snapshot};
+use crate::object_map::ObjectMap;
 
 /// The default guard rail: hold a snapshot that would delete more than half of a location's objects.
 pub const DEFAULT_MAX_DELETE_SHARE: f64 = 0.5;
@@ -47,14 +47,17 @@ pub fn diff<'a>(old: &'a Snapshot, new: &'a Snapshot) -> Vec<Op<'a>> {
 }
 
 /// [`diff`] over bare object maps, for a store that does not keep whole snapshots.
-pub fn diff_objects<'a>(old: &'a BTreeMap<ObjectKey, Object>, new: &'a BTreeMap<ObjectKey, Object>) -> Vec<Op<'a>> {
+pub fn diff_objects<'a>(old: &'a ObjectMap, new: &'a ObjectMap) -> Vec<Op<'a>> {
     let Some(mid) = split_key(old, new) else {
         return merge_diff(old.iter(), new.iter());
     };
     // Two halves of the key space on two threads: the diff is memory-bound, one core's misses overlap another's.
+    let (old_low, old_high) = old.split_at_key(mid);
+    let (new_low, new_high) = new.split_at_key(mid);
+    let pairs = |entries: &'a [(ObjectKey, Object)]| entries.iter().map(|(k, o)| (k, o));
     let (low, high) = std::thread::scope(|s| {
-        let low = s.spawn(|| merge_diff(old.range(..mid), new.range(..mid)));
-        let high = merge_diff(old.range(mid..), new.range(mid..));
+        let low = s.spawn(|| merge_diff(pairs(old_low), pairs(new_low)));
+        let high = merge_diff(pairs(old_high), pairs(new_high));
         (low.join(), high)
     });
     match low {
@@ -70,7 +73,7 @@ pub fn diff_objects<'a>(old: &'a BTreeMap<ObjectKey, Object>, new: &'a BTreeMap<
 const PARALLEL_MIN_OBJECTS: usize = 16_384;
 
 /// The key that splits the work in two, or `None` to diff on one thread.
-fn split_key<'a>(old: &BTreeMap<ObjectKey, Object>, new: &'a BTreeMap<ObjectKey, Object>) -> Option<&'a ObjectKey> {
+fn split_key<'a>(old: &ObjectMap, new: &'a ObjectMap) -> Option<&'a ObjectKey> {
     if old.len() + new.len() < PARALLEL_MIN_OBJECTS || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
         return None;
     }
@@ -228,17 +231,18 @@ pub fn changed_fields(a: &Object, b: &Object) -> Changed {
 }
 
 /// Applies operations to an object map (what the NOC store does, in memory). Used to check `diff` and by tests.
-pub fn apply_ops(objects: &mut BTreeMap<ObjectKey, Object>, ops: &[Op<'_>]) {
-    for op in ops {
-        match *op {
-            Op::Create { key, object } | Op::Update { key, object, .. } => {
-                objects.insert(key.clone(), object.clone());
-            }
-            Op::Delete { key } => {
-                objects.remove(key);
-            }
-        }
+/// Each key appears at most once in `ops`, as [`diff`] gives them. Linear in the map's size however many
+/// operations there are: deletes are one pass, writes one merge.
+pub fn apply_ops(objects: &mut ObjectMap, ops: &[Op<'_>]) {
+    let deleted: std::collections::BTreeSet<&ObjectKey> =
+        ops.iter().filter_map(|op| if let Op::Delete { key } = *op { Some(key) } else { None }).collect();
+    if !deleted.is_empty() {
+        objects.retain(|k, _| !deleted.contains(k));
     }
+    objects.extend(ops.iter().filter_map(|op| match *op {
+        Op::Create { key, object } | Op::Update { key, object, .. } => Some((key.clone(), object.clone())),
+        Op::Delete { .. } => None,
+    }));
 }
 
 /// The guard rail: a snapshot that deletes more than `max_delete_share` (0.0..=1.0) of a location's objects is suspect.

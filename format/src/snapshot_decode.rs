@@ -7,11 +7,10 @@
 //! calling thread; payloads in the named form go to plain rmp-serde. All paths give the same result (see
 //! the tests).
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
 use crate::model::{Object, ObjectKey, Snapshot};
+use crate::object_map::ObjectMap;
 
 /// Below this many objects one thread is faster than two.
 const PARALLEL_MIN_OBJECTS: u64 = 16_384;
@@ -49,9 +48,9 @@ fn split_compact(raw: &[u8]) -> Option<Parts> {
     Some(Parts { location: (1, loc_end), taken_at: (loc_end, time_end), entries, n_objects })
 }
 
-/// Decodes a compact snapshot's entries into a list, then builds the map from it in one go: the entries
-/// arrive in key order, so collecting is a bulk build (duplicates keep the last, as rmp-serde does), where
-/// rmp-serde's own map decoding would search the tree once per insert.
+/// Decodes a compact snapshot's entries into a list, which is the map: the entries arrive in key order, so
+/// nothing is built or moved after decoding (out-of-order or repeated keys are sorted, the last one kept,
+/// as [`ObjectMap`]'s own decoding does).
 fn decode_compact(raw: &[u8], parts: Parts, parallel: bool) -> Result<Snapshot, String> {
     let location: String =
         rmp_serde::from_slice(&raw[parts.location.0..parts.location.1]).map_err(|e| e.to_string())?;
@@ -65,7 +64,7 @@ fn decode_compact(raw: &[u8], parts: Parts, parallel: bool) -> Result<Snapshot, 
     } else {
         decode_entries(&raw[parts.entries..], parts.n_objects)?
     };
-    let objects: BTreeMap<ObjectKey, Object> = entries.into_iter().collect();
+    let objects = ObjectMap::from_entries(entries);
     Ok(Snapshot { location, taken_at, objects })
 }
 
@@ -79,7 +78,7 @@ fn decode_halves(raw: &[u8], parts: Parts) -> Option<Result<Vec<(ObjectKey, Obje
     let n_high = parts.n_objects - n_low;
     let start = parts.entries;
     let (low, high) = std::thread::scope(|s| {
-        let low = s.spawn(|| crate::compact_decode::entries_prefix(&raw[start..], n_low));
+        let low = s.spawn(|| crate::compact_decode::entries_prefix(&raw[start..], n_low, parts.n_objects));
         let high = skip(raw, start, n_low * 2).map(|middle| (middle, decode_entries(&raw[middle..], n_high)));
         (low.join(), high)
     });
@@ -208,6 +207,8 @@ pub(crate) fn skip(raw: &[u8], mut pos: usize, items: u64) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::sitegen;
 

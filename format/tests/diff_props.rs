@@ -1,8 +1,6 @@
 //! Property tests over arbitrary object sets: `apply(a, make(a, b)) == b`, and `ops` consistency
 //! (applying `diff(a, b)` to `a` gives `b`; an update names exactly the fields that differ).
 
-use std::collections::BTreeMap;
-
 use outpost_format::frame::{Frame, Limits, Payload};
 use outpost_format::model::{Acknowledgement, Comment, Object, ObjectKey, Snapshot, StateType};
 use outpost_format::{delta, ops, perfdata};
@@ -48,7 +46,7 @@ fn snapshot() -> impl Strategy<Value = Snapshot> {
     (prop::collection::btree_map(key(), object(), 0..12), 0i64..10).prop_map(|(objects, taken_at)| Snapshot {
         location: "FRA1".into(),
         taken_at,
-        objects,
+        objects: objects.into(),
     })
 }
 
@@ -117,7 +115,7 @@ proptest! {
     #[test]
     fn diff_ops_turn_a_into_b_and_name_the_changed_fields((a, b) in pair()) {
         let ops = ops::diff(&a, &b);
-        let mut objects: BTreeMap<ObjectKey, Object> = a.objects.clone();
+        let mut objects = a.objects.clone();
         ops::apply_ops(&mut objects, &ops);
         prop_assert_eq!(&objects, &b.objects);
         let mut last: Option<&ObjectKey> = None;
@@ -141,7 +139,7 @@ proptest! {
                 }
             }
         }
-        let unchanged = b.objects.iter().filter(|(k, o)| a.objects.get(*k) == Some(*o)).count();
+        let unchanged = b.objects.iter().filter(|(k, o)| a.objects.get(k) == Some(*o)).count();
         prop_assert_eq!(ops.len() + unchanged, a.objects.keys().chain(b.objects.keys()).collect::<std::collections::BTreeSet<_>>().len());
     }
 }

@@ -7,7 +7,7 @@
 //! Arguments: locations, services per location, delta rounds, requests in flight.
 //! Results: docs/benchmarks.md.
 
-use std::collections::BTreeMap;
+use outpost_format::ObjectMap;
 use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
@@ -20,7 +20,7 @@ use outpost_format::{Frame, Limits};
 use sha2::{Digest, Sha256};
 
 fn snapshot(location: &str, services: usize, round: u64) -> Snapshot {
-    let mut objects = BTreeMap::new();
+    let mut objects = ObjectMap::new();
     for h in 0..services.div_ceil(20) {
         let mut host = Object::default();
         host.status.last_check = 1_700_000_000_000 + round as i64 * 60_000;

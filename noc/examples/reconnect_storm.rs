@@ -72,7 +72,7 @@ fn rss_kib(pid: u32) -> Option<(u64, u64)> {
 
 /// Round `round`'s frames: snapshot seq `round`, events `(round - 1) * events + 1 ..= round * events`.
 fn frames(location: &str, services: usize, events: u64, round: u64) -> [Vec<u8>; 2] {
-    let mut objects = BTreeMap::new();
+    let mut objects = outpost_format::ObjectMap::new();
     for i in 0..services {
         let mut o = Object::default();
         o.status.state = (i % 4 == 0) as u8;

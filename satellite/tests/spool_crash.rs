@@ -256,7 +256,8 @@ fn a_delta_made_from_the_stored_slots_turns_the_acked_snapshot_into_the_pending_
     assert_eq!(decoded.payload, Payload::Full(first.clone()), "a full frame carries the snapshot as taken");
     assert!(spool.ack_snapshots(spool.epoch(), full.seq).expect("ack"));
     let mut second = sitegen::change_states(&sitegen::change_perf_values(&sitegen::recheck(&first, 60_000), 3), 0.1, 4);
-    second.objects.pop_first();
+    let first_key = second.objects.keys().next().cloned().expect("objects");
+    second.objects.remove(&first_key);
     second.objects.insert(outpost_format::ObjectKey::host("zz-new"), Default::default());
     spool.put_snapshot(&second).expect("put");
     let frame = spool.next_snapshot_frame(&first.location, 10).expect("frame").expect("some");

@@ -221,7 +221,7 @@ fn main() {
         println!("event batch of {n}: {len} B frame = {:.1} B/event", len as f64 / n as f64);
     }
     let site = |round: u64| {
-        let mut objects = std::collections::BTreeMap::new();
+        let mut objects = outpost_format::ObjectMap::new();
         for h in 0..100u64 {
             objects.insert(ObjectKey::host(format!("host{h:03}")), Object::default());
             for s in 0..10u64 {

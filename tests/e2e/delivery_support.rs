@@ -313,7 +313,7 @@ pub fn kill9(mut child: Child) {
 
 /// A small site: one host and `n` services with states derived from `round`.
 pub fn snapshot(n: usize, round: u64) -> Snapshot {
-    let mut objects = BTreeMap::new();
+    let mut objects = outpost_format::ObjectMap::new();
     objects.insert(ObjectKey::host("web01"), Object::default());
     for i in 0..n {
         let mut o = Object::default();

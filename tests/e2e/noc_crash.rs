@@ -2,7 +2,7 @@
 //! Every frame the satellite side sent is resent from the first unacknowledged one, as a satellite would:
 //! nothing is lost, nothing is applied twice.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -55,7 +55,7 @@ pub(super) fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
 }
 
 pub(super) fn snapshot(round: u64) -> Snapshot {
-    let mut objects = BTreeMap::new();
+    let mut objects = outpost_format::ObjectMap::new();
     objects.insert(ObjectKey::host("web01"), Object::default());
     for i in 0..SERVICES {
         let mut o = Object::default();

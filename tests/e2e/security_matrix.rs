@@ -251,7 +251,7 @@ fn events_frame(location: &str, epoch: u64, seq: u64) -> Frame {
 
 /// A full snapshot of `location` holding one host per name, each with `output`.
 fn snapshot_frame(location: &str, epoch: u64, seq: u64, hosts: &[&str], output: &str) -> Frame {
-    let mut objects = std::collections::BTreeMap::new();
+    let mut objects = outpost_format::ObjectMap::new();
     for h in hosts {
         let mut o = Object::default();
         o.status.output = output.into();

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -187,7 +186,7 @@ pub fn service(state: u8, output: &str) -> Object {
 
 /// A snapshot of `location` from (host, service, state) triples; `service == ""` makes a host.
 pub fn snapshot(location: &str, objects: &[(&str, &str, u8)]) -> Snapshot {
-    let mut map = BTreeMap::new();
+    let mut map = outpost_format::ObjectMap::new();
     for (host, svc, state) in objects {
         let key = if svc.is_empty() { ObjectKey::host(*host) } else { ObjectKey::service(*host, *svc) };
         map.insert(key, service(*state, &format!("{host}/{svc} state {state}")));

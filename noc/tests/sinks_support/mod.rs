@@ -47,7 +47,7 @@ impl TestStore {
 
     /// A full snapshot of `location` from (host, service, state, output); service "" is a host.
     pub async fn snapshot(&mut self, location: &str, objects: &[(&str, &str, u8, &str)]) {
-        let mut map = BTreeMap::new();
+        let mut map = outpost_format::ObjectMap::new();
         for (host, svc, state, output) in objects {
             let key = if svc.is_empty() { ObjectKey::host(*host) } else { ObjectKey::service(*host, *svc) };
             let mut o = Object::default();
