@@ -136,10 +136,7 @@ impl ObjectMap {
 }
 
 /// The iterator of [`ObjectMap::iter`]: entries in key order.
-pub type Iter<'a> = std::iter::Map<
-    std::slice::Iter<'a, Entry>,
-    fn(&'a Entry) -> (&'a ObjectKey, &'a Object),
->;
+pub type Iter<'a> = std::iter::Map<std::slice::Iter<'a, Entry>, fn(&'a Entry) -> (&'a ObjectKey, &'a Object)>;
 
 fn is_strictly_sorted(entries: &[Entry]) -> bool {
     entries.windows(2).all(|w| w[0].0 < w[1].0)
