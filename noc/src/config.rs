@@ -27,6 +27,9 @@ pub const DEFAULT_CLOCK_TOLERANCE_SECS: u64 = 300;
 pub const DEFAULT_FAR_PAST_DAYS: u64 = 30;
 /// Open client connections; the packaged unit raises the file limit to 65536, so this leaves room for the store.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
+/// Connections one source address may hold (lowered to `max` when that is smaller). A satellite holds one or two,
+/// a browser tab about six: 64 leaves room for a NATed site or an office behind one proxy.
+pub const DEFAULT_MAX_PER_ADDRESS: u32 = 64;
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 30;
 /// Above the event stream's 15 s keep-alive, so an open web view is never idle.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
@@ -105,6 +108,8 @@ pub struct RawLimits {
 pub struct RawConnections {
     /// Open connections; at the limit the NOC stops accepting until one closes.
     pub max: Option<u32>,
+    /// Open connections from one source IP address; more are closed right after accept.
+    pub max_per_address: Option<u32>,
     /// Time for the TLS handshake, and for each HTTP/1 request head (including an idle keep-alive wait).
     pub header_read_timeout_secs: Option<u64>,
     /// A connection with no byte in either direction for this long is closed.
@@ -209,6 +214,7 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
     pub max: u32,
+    pub max_per_address: u32,
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub body_read_timeout: Duration,
@@ -220,6 +226,18 @@ impl ConnectionLimits {
         if max == 0 {
             bail!("connections.max = 0 would refuse every client; set at least 1 (default {DEFAULT_MAX_CONNECTIONS})");
         }
+        let max_per_address = match raw.max_per_address {
+            None => DEFAULT_MAX_PER_ADDRESS.min(max),
+            Some(0) => bail!(
+                "connections.max_per_address = 0 would refuse every client; set between 1 and connections.max = {max} \
+                 (default {DEFAULT_MAX_PER_ADDRESS}, or max when smaller)"
+            ),
+            Some(n) if n > max => bail!(
+                "connections.max_per_address = {n} is above connections.max = {max}, so it would never apply; \
+                 lower it or raise max"
+            ),
+            Some(n) => n,
+        };
         let secs = |v: Option<u64>, default: u64, key: &str| -> anyhow::Result<Duration> {
             match v.unwrap_or(default) {
                 0 => {
@@ -230,6 +248,7 @@ impl ConnectionLimits {
         };
         Ok(ConnectionLimits {
             max,
+            max_per_address,
             header_read_timeout: secs(
                 raw.header_read_timeout_secs,
                 DEFAULT_HEADER_READ_TIMEOUT_SECS,
@@ -421,12 +440,30 @@ mod tests {
         assert_eq!((c.connections.max, c.connections.body_read_timeout), (8, Duration::from_secs(3)));
         for bad in [
             "max = 0",
+            "max_per_address = 0",
+            "max = 8\nmax_per_address = 9",
             "header_read_timeout_secs = 0",
             "body_read_timeout_secs = 0",
             "idle_timeout_secs = 0",
             "idle_secs = 5",
         ] {
             assert!(parse(&format!("insecure_plain_http = true\n[connections]\n{bad}\n")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_per_address_cap_defaults_to_64_or_max_and_errors_name_the_key() {
+        let per_address = |section: &str| {
+            parse(&format!("insecure_plain_http = true\n[connections]\n{section}\n"))
+                .map(|c| c.connections.max_per_address)
+        };
+        assert_eq!(per_address("").expect("valid"), DEFAULT_MAX_PER_ADDRESS);
+        assert_eq!(per_address("max = 8").expect("valid"), 8, "never above max");
+        assert_eq!(per_address("max = 8\nmax_per_address = 8").expect("valid"), 8);
+        assert_eq!(per_address("max_per_address = 1").expect("valid"), 1);
+        for bad in ["max_per_address = 0", "max = 8\nmax_per_address = 9"] {
+            let err = format!("{:#}", per_address(bad).expect_err(bad));
+            assert!(err.contains("connections.max_per_address"), "{err}");
         }
     }
 

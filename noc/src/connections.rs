@@ -4,6 +4,10 @@
 //!   the NOC stops accepting and new connections wait in the kernel's listen backlog; they are served as soon
 //!   as a slot frees (a client closes, or is closed by the timeouts below). Nothing is refused at the cap, and
 //!   the NOC's own file descriptors stay bounded by the cap.
+//! - The per-address cap (`[connections] max_per_address`): one source IP may hold at most this many of those
+//!   slots, so a single misbehaving client (or a NATed site's reconnect storm) cannot lock every other satellite
+//!   out. The address is only known after accept, so a connection over it is accepted and closed at once
+//!   ([`PerAddress`]); its global slot goes straight to the next connection in the backlog.
 //! - Idle clients: a connection with no byte in either direction for `idle_timeout` is closed ([`CappedStream`]),
 //!   whatever it is waiting for (TLS, the first request, the next keep-alive request, an idle HTTP/2 connection, or a
 //!   client that stopped reading its response).
@@ -13,13 +17,15 @@
 //!   head ([`body_deadline`]; 408, connection closed, the handler sees a failed body so nothing is applied).
 //!
 //! Metrics: `outpost_noc_connections_open` (gauge) and `outpost_noc_connections_at_limit_total` (accepts that
-//! had to wait for a slot), `outpost_noc_connections_idle_closed_total`, `outpost_noc_body_timeouts_total`.
+//! had to wait for a slot), `outpost_noc_connections_refused_total{reason="per_address"}` (closed at once),
+//! `outpost_noc_connections_idle_closed_total`, `outpost_noc_body_timeouts_total`.
 
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -32,12 +38,16 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The listen address with the connection cap: axum-server builds [`CappedListener`] from it.
-/// Peers are reported with the same type (`max` is then unused).
+/// At most one per-address warning per this many seconds (with the count of refusals since the last one).
+const PER_ADDRESS_WARN_SECS: u64 = 10;
+
+/// The listen address with the connection caps: axum-server builds [`CappedListener`] from it.
+/// Peers are reported with the same type (the caps are then unused).
 #[derive(Debug, Clone, Copy)]
 pub struct CappedAddr {
     pub addr: SocketAddr,
     pub max: u32,
+    pub max_per_address: u32,
     pub idle: Duration,
 }
 
@@ -49,8 +59,8 @@ impl axum_server::Address for CappedAddr {
 pub struct CappedListener {
     inner: TcpListener,
     slots: Arc<Semaphore>,
-    max: u32,
-    idle: Duration,
+    per_address: Arc<PerAddress>,
+    addr: CappedAddr,
     /// Unix seconds of the last "at the limit" warning, so an attack logs once per minute, not per connection.
     last_warned: AtomicU64,
 }
@@ -60,8 +70,8 @@ impl axum_server::AddrListener<CappedStream, CappedAddr> for CappedListener {
         Ok(CappedListener {
             inner: TcpListener::bind(addr.addr).await?,
             slots: Arc::new(Semaphore::new(addr.max as usize)),
-            max: addr.max,
-            idle: addr.idle,
+            per_address: Arc::new(PerAddress::new(addr.max_per_address)),
+            addr,
             last_warned: AtomicU64::new(0),
         })
     }
@@ -75,25 +85,39 @@ impl axum_server::AddrListener<CappedStream, CappedAddr> for CappedListener {
                 self.slots.clone().acquire_owned().await.map_err(io::Error::other)?
             }
         };
-        let (stream, peer) = self.inner.accept().await?;
-        metrics::gauge!("outpost_noc_connections_open").increment(1.0);
-        Ok((CappedStream::new(stream, permit, self.idle), CappedAddr { addr: peer, max: self.max, idle: self.idle }))
+        // The global slot is kept across refusals: it goes to the next connection in the backlog.
+        loop {
+            let (stream, peer) = self.inner.accept().await?;
+            // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d; count and log it as a.b.c.d.
+            let ip = peer.ip().to_canonical();
+            let Some(address_slot) = self.per_address.take(ip) else {
+                self.per_address.refused(ip);
+                drop(stream);
+                continue;
+            };
+            metrics::gauge!("outpost_noc_connections_open").increment(1.0);
+            let slot = Slot { _global: permit, _address: address_slot };
+            return Ok((CappedStream::new(stream, slot, self.addr.idle), CappedAddr { addr: peer, ..self.addr }));
+        }
     }
 
     fn get_local_addr(&self) -> io::Result<CappedAddr> {
-        Ok(CappedAddr { addr: self.inner.local_addr()?, max: self.max, idle: self.idle })
+        Ok(CappedAddr { addr: self.inner.local_addr()?, ..self.addr })
     }
+}
+
+/// True at most once per `secs` across all callers sharing `last` (Unix seconds of the last `true`).
+fn once_per(last: &AtomicU64, secs: u64) -> bool {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let prev = last.load(Ordering::Relaxed);
+    now >= prev + secs && last.compare_exchange(prev, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
 }
 
 impl CappedListener {
     fn warn_at_limit(&self) {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let last = self.last_warned.load(Ordering::Relaxed);
-        if now >= last + 60
-            && self.last_warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-        {
+        if once_per(&self.last_warned, 60) {
             tracing::warn!(
-                max = self.max,
+                max = self.addr.max,
                 "connection limit reached: new connections wait until one closes; raise [connections] max \
                  if these are legitimate clients (see outpost_noc_connections_at_limit_total)"
             );
@@ -101,7 +125,77 @@ impl CappedListener {
     }
 }
 
-/// A TCP connection holding one slot of the cap until it is dropped, and closed (its reads and writes fail)
+/// Connections open per source address, bounded by `max`. Only addresses with an open connection have an entry,
+/// so the table holds at most `[connections] max` entries.
+struct PerAddress {
+    max: u32,
+    open: Mutex<HashMap<IpAddr, u32>>,
+    /// Refusals not yet mentioned in a warning, and when the last warning was logged (see [`once_per`]).
+    unlogged: AtomicU64,
+    last_warned: AtomicU64,
+}
+
+impl PerAddress {
+    fn new(max: u32) -> PerAddress {
+        PerAddress { max, open: Mutex::default(), unlogged: AtomicU64::new(0), last_warned: AtomicU64::new(0) }
+    }
+
+    /// One slot for `ip`, or `None` if it holds `max` already.
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<AddressSlot> {
+        // A poisoned lock only means another thread panicked between two plain integer updates: the map is sound.
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = open.entry(ip).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot { table: self.clone(), ip })
+    }
+
+    /// Counts a refused connection; warns at most once per [`PER_ADDRESS_WARN_SECS`], naming the address that
+    /// triggered the warning and how many were refused (from any address) since the previous one.
+    fn refused(&self, ip: IpAddr) {
+        metrics::counter!("outpost_noc_connections_refused_total", "reason" => "per_address").increment(1);
+        self.unlogged.fetch_add(1, Ordering::Relaxed);
+        if once_per(&self.last_warned, PER_ADDRESS_WARN_SECS) {
+            tracing::warn!(
+                peer = %ip,
+                max_per_address = self.max,
+                refused = self.unlogged.swap(0, Ordering::Relaxed),
+                "connection closed at once: this address already holds max_per_address connections (refused counts \
+                 every address since the last such warning). If it is a NAT or proxy in front of many legitimate \
+                 clients, raise [connections] max_per_address; otherwise block it \
+                 (see outpost_noc_connections_refused_total)"
+            );
+        }
+    }
+}
+
+/// One connection's place in [`PerAddress`], given back when the connection is dropped, however it ends.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    ip: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Both slots a connection holds: one of `max`, and one of its address's `max_per_address`.
+struct Slot {
+    _global: OwnedSemaphorePermit,
+    _address: AddressSlot,
+}
+
+/// A TCP connection holding its [`Slot`] until it is dropped, and closed (its reads and writes fail)
 /// after `idle` without a byte in either direction.
 ///
 /// Why at this level: hyper's auto (HTTP/1 or HTTP/2) server first waits for bytes to tell the versions apart,
@@ -110,13 +204,13 @@ impl CappedListener {
 /// because hyper drives a connection's reads and writes from one task (one waker).
 pub struct CappedStream {
     inner: TcpStream,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
     idle: Duration,
     idle_deadline: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl CappedStream {
-    fn new(inner: TcpStream, slot: OwnedSemaphorePermit, idle: Duration) -> CappedStream {
+    fn new(inner: TcpStream, slot: Slot, idle: Duration) -> CappedStream {
         CappedStream { inner, _slot: slot, idle, idle_deadline: Box::pin(tokio::time::sleep(idle)) }
     }
 
@@ -246,3 +340,22 @@ impl std::fmt::Display for BodyTimedOut {
 }
 
 impl std::error::Error for BodyTimedOut {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_holds_at_most_its_cap_and_gets_each_slot_back_when_a_connection_ends() {
+        let table = Arc::new(PerAddress::new(2));
+        let (a, b): (IpAddr, IpAddr) = ("127.0.0.2".parse().expect("ip"), "127.0.0.3".parse().expect("ip"));
+        let first = table.take(a).expect("first slot");
+        let second = table.take(a).expect("second slot");
+        assert!(table.take(a).is_none(), "a third connection from the same address is refused");
+        let other = table.take(b).expect("another address is not affected");
+        drop(first);
+        let third = table.take(a).expect("a slot freed by a closed connection is reused");
+        drop((second, third, other));
+        assert!(table.open.lock().expect("lock").is_empty(), "no entry is left for addresses without connections");
+    }
+}

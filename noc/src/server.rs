@@ -123,14 +123,19 @@ pub async fn run(
         let handle = handle.clone();
         let tls_on = tls.is_some();
         tokio::spawn(async move {
-            if let Some(CappedAddr { addr, max, .. }) = handle.listening().await {
-                tracing::info!(%addr, tls = tls_on, max_connections = max, "noc listening");
+            if let Some(CappedAddr { addr, max, max_per_address, .. }) = handle.listening().await {
+                tracing::info!(%addr, tls = tls_on, max_connections = max, max_per_address, "noc listening");
                 on_listening(addr);
             }
         });
     }
-    let mut server = axum_server::Server::bind(CappedAddr { addr: listen, max: limits.max, idle: limits.idle_timeout })
-        .handle(handle);
+    let mut server = axum_server::Server::bind(CappedAddr {
+        addr: listen,
+        max: limits.max,
+        max_per_address: limits.max_per_address,
+        idle: limits.idle_timeout,
+    })
+    .handle(handle);
     // hyper enforces its header read timeout only with a timer; without one it is silently off.
     server
         .http_builder()

@@ -32,6 +32,10 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the NOC daemon: HTTPS ingest, operator API, web view.
+    ///
+    /// What one client may hold is bounded by `[connections]` in noc.toml: `max` open connections in all (more wait
+    /// to be accepted), `max_per_address` from one source IP (more are closed at once), and the header, body and
+    /// idle timeouts. Every key is described in docs/noc-config.md; Prometheus metrics are at /metrics.
     Serve(ConfigArg),
     /// Write a first configuration, a self-signed TLS certificate and an operator API token into a directory.
     Init(init::InitArgs),

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use outpost_format::event::{EventKind, StateChange};
@@ -55,12 +55,14 @@ impl TestNoc {
             let _ = tx.send(addr);
         }));
         let addr = tokio::time::timeout(Duration::from_secs(20), rx).await.expect("noc starts").expect("address");
-        let client = reqwest::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).expect("cert")])
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client");
+        let client = client_builder(&dir, addr).build().expect("client");
         TestNoc { addr, dir, client, cancel, task }
+    }
+
+    /// A client whose connections come from `source`, any address of 127.0.0.0/8 (Linux routes all of it to lo),
+    /// so that tests can be several clients as the NOC sees them. It keeps no idle connection.
+    pub fn client_from(&self, source: IpAddr) -> reqwest::Client {
+        client_builder(&self.dir, self.addr).local_address(source).pool_max_idle_per_host(0).build().expect("client")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -139,6 +141,13 @@ impl TestNoc {
             .unwrap_or_else(|| panic!("object {name} not found in {v}"))
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let resp = self.client.get(self.url("/metrics")).bearer_auth(API_TOKEN).send().await.expect("metrics");
+        assert_eq!(resp.status(), 200, "GET /metrics (only the first NOC of a test binary has the recorder)");
+        resp.text().await.expect("metrics text")
+    }
+
     pub async fn healthy(&self) -> bool {
         self.client.get(self.url("/healthz")).send().await.map(|r| r.status() == 200).unwrap_or(false)
     }
@@ -147,6 +156,52 @@ impl TestNoc {
         self.cancel.cancel();
         let r = tokio::time::timeout(Duration::from_secs(30), self.task).await.expect("noc stops");
         r.expect("join").expect("noc ran cleanly");
+    }
+}
+
+/// The value of one series in Prometheus text, e.g. `name{label="value"}`; `None` if it is absent.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Polls `f` every 50 ms until it returns `Some`; panics naming `what` after 20 s (a bound against hangs only).
+pub async fn poll_until<T, F: Future<Output = Option<T>>>(what: &str, mut f: impl FnMut() -> F) -> T {
+    let poll = async {
+        loop {
+            if let Some(v) = f().await {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), poll)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for: {what}"))
+}
+
+/// Trusts the NOC's certificate in `dir` and sends `localhost` to `addr`.
+fn client_builder(dir: &tempfile::TempDir, addr: SocketAddr) -> reqwest::ClientBuilder {
+    let pem = std::fs::read(dir.path().join("cert.pem")).expect("read cert");
+    reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("cert")])
+        .resolve("localhost", addr)
+        .timeout(Duration::from_secs(30))
+}
+
+/// A raw TCP connection to `noc` from `source` (any address of 127.0.0.0/8) that sends nothing.
+pub async fn connect_from(source: IpAddr, noc: SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind(SocketAddr::new(source, 0)).expect("bind the source address");
+    socket.connect(noc).await.expect("connect")
+}
+
+/// True when the NOC closed (or reset) `s`; false if it is still open after 60 s (a bound against hangs only).
+pub async fn closed_by_noc(s: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(Duration::from_secs(60), s.read(&mut buf)).await {
+        Ok(Ok(0) | Err(_)) => true,
+        Ok(Ok(_)) | Err(_) => false,
     }
 }
 
