@@ -6,68 +6,24 @@ mod sinks_support;
 
 use std::sync::{Arc, Mutex};
 
-use axum::body::Bytes;
-use axum::http::StatusCode;
-use axum::routing::post;
 use outpost_noc::sinks;
 use outpost_noc::store::StoreOptions;
-use sinks_support::{DEADLINE, TestStore, state_change};
+use sinks_support::webhook::{Receiver, receiver};
+use sinks_support::{TestStore, state_change, wait_for};
 use tokio_util::sync::CancellationToken;
-
-#[derive(Default)]
-struct Receiver {
-    down: bool,
-    /// Outputs of the accepted events, in order.
-    outputs: Vec<String>,
-}
-
-/// Serves `/up` and `/down` on 127.0.0.1: `/down` answers 503 while its receiver is down.
-async fn receivers(up: Arc<Mutex<Receiver>>, down: Arc<Mutex<Receiver>>) -> std::net::SocketAddr {
-    let accept = |r: Arc<Mutex<Receiver>>| {
-        post(move |body: Bytes| {
-            let r = r.clone();
-            async move {
-                let mut r = r.lock().expect("lock");
-                if r.down {
-                    return StatusCode::SERVICE_UNAVAILABLE;
-                }
-                let body: serde_json::Value = serde_json::from_slice(&body).expect("json body");
-                for e in body["events"].as_array().cloned().unwrap_or_default() {
-                    r.outputs.push(e["detail"]["StateChange"]["output"].as_str().unwrap_or_default().to_string());
-                }
-                StatusCode::NO_CONTENT
-            }
-        })
-    };
-    let app = axum::Router::new().route("/up", accept(up)).route("/down", accept(down));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    tokio::time::timeout(DEADLINE, async {
-        while !done() {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for: {what}"));
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sink_behind_retention_reports_its_loss_and_a_sink_that_kept_up_loses_nothing() {
     let metrics = outpost_noc::metrics::install().expect("the only recorder in this test binary");
     let up = Arc::new(Mutex::new(Receiver::default()));
     let down = Arc::new(Mutex::new(Receiver { down: true, ..Receiver::default() }));
-    let addr = receivers(up.clone(), down.clone()).await;
+    let (up_addr, down_addr) = (receiver(up.clone()).await, receiver(down.clone()).await);
 
     let mut ts = TestStore::with_options(StoreOptions { events_max_rows: 2, ..StoreOptions::default() });
     let cfg: toml::Table = toml::from_str(&format!(
         "replay_history = true\n\
-         [[webhook]]\nname = \"up\"\nurl = \"http://{addr}/up\"\nsecret = \"0123456789abcdef-up\"\n\
-         [[webhook]]\nname = \"down\"\nurl = \"http://{addr}/down\"\nsecret = \"0123456789abcdef-down\"\n"
+         [[webhook]]\nname = \"up\"\nurl = \"http://{up_addr}/hook\"\nsecret = \"0123456789abcdef-up\"\n\
+         [[webhook]]\nname = \"down\"\nurl = \"http://{down_addr}/hook\"\nsecret = \"0123456789abcdef-down\"\n"
     ))
     .expect("toml");
     let cancel = CancellationToken::new();

@@ -14,6 +14,10 @@
 //! counted against that sink's cursor in the deleting transaction, and the sink reports them on its next round
 //! (an ERROR log line with its name and the count, and `outpost_noc_sink_events_lost_total{sink}`), then carries on with the oldest
 //! event left.
+//!
+//! The early warning before such a loss: every sink exports how far behind the log it is,
+//! `outpost_noc_sink_lag_events{sink}` and `outpost_noc_sink_oldest_undelivered_age_seconds{sink}` (0 when caught up),
+//! refreshed at each round and every [`LAG_REFRESH`] besides, so a sink stuck on a down destination shows them grow.
 
 pub mod filter;
 pub mod nagios;
@@ -23,6 +27,8 @@ pub mod nagios_status;
 pub mod snmp;
 pub mod webhook;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -31,7 +37,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Change, Store, StoredEvent};
+use crate::store::{Change, SinkLag, Store, StoredEvent, now_ms};
 pub use filter::{Filter, FilterConfig};
 
 /// Events read from the log per round.
@@ -40,6 +46,9 @@ pub const BATCH: usize = 500;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Polling fallback if a change notification was missed.
 pub const IDLE_POLL: Duration = Duration::from_secs(5);
+/// How often a sink's lag gauges are refreshed besides each round (a delivery can hang for its timeout, and the
+/// retry backoff grows to [`MAX_BACKOFF`]).
+pub const LAG_REFRESH: Duration = Duration::from_secs(2);
 
 /// A delivery that stopped part-way.
 #[derive(Debug)]
@@ -141,6 +150,9 @@ pub async fn run_sink<S: Sink>(store: Store, mut sink: S, replay_history: bool, 
         }
     };
     tracing::info!(sink = %name, cursor, "sink started");
+    let position = Arc::new(AtomicI64::new(cursor));
+    let stop_lag = cancel.child_token();
+    let lag_task = tokio::spawn(refresh_lag(store.clone(), name.clone(), position.clone(), stop_lag.clone()));
     if let Err(e) = sink.objects_changed().await {
         tracing::warn!(sink = %name, error = format!("{e:#}"), "sink could not sync objects at start");
     }
@@ -150,11 +162,15 @@ pub async fn run_sink<S: Sink>(store: Store, mut sink: S, replay_history: bool, 
         // Losses first: whatever retention deleted before this read is counted by now.
         let read = blocking(move || {
             let lost = st.take_sink_losses(&n)?;
-            Ok((lost, st.events_after(cursor, BATCH)))
+            Ok((lost, st.sink_lag(cursor), st.events_after(cursor, BATCH)))
         })
         .await
-        .and_then(|(lost, batch)| {
+        .and_then(|(lost, lag, batch)| {
             report_lost(&name, cursor, lost);
+            // A failed lag read must not hold up delivery; `refresh_lag` retries it.
+            if let Ok(lag) = lag {
+                report_lag(&name, &lag);
+            }
             batch
         });
         let batch = match read {
@@ -197,7 +213,10 @@ pub async fn run_sink<S: Sink>(store: Store, mut sink: S, replay_history: bool, 
             let st = store.clone();
             let n = name.clone();
             match blocking(move || st.set_sink_cursor(&n, new_cursor)).await {
-                Ok(()) => cursor = new_cursor,
+                Ok(()) => {
+                    cursor = new_cursor;
+                    position.store(cursor, Ordering::Relaxed);
+                }
                 Err(e) => tracing::error!(sink = %name, error = format!("{e:#}"), "sink cannot save its cursor"),
             }
         }
@@ -214,7 +233,30 @@ pub async fn run_sink<S: Sink>(store: Store, mut sink: S, replay_history: bool, 
             }
         }
     }
+    stop_lag.cancel();
+    let _ = lag_task.await;
     tracing::info!(sink = %name, cursor, "sink stopped");
+}
+
+/// Refreshes the lag gauges of sink `name` every [`LAG_REFRESH`] from its cursor `position` until `stop`.
+async fn refresh_lag(store: Store, name: String, position: Arc<AtomicI64>, stop: CancellationToken) {
+    while !sleep_or_cancel(&stop, LAG_REFRESH).await {
+        let st = store.clone();
+        let cursor = position.load(Ordering::Relaxed);
+        match blocking(move || st.sink_lag(cursor)).await {
+            Ok(lag) => report_lag(&name, &lag),
+            // Debug only: a store that cannot be read is already logged by the sink's own read of the log.
+            Err(e) => tracing::debug!(sink = %name, error = format!("{e:#}"), "sink cannot read its lag"),
+        }
+    }
+}
+
+/// Sets the lag gauges: events after the cursor, and the age of the oldest of them by NOC receive time.
+fn report_lag(name: &str, lag: &SinkLag) {
+    let age_ms = lag.oldest_received_at.map_or(0, |t| now_ms().saturating_sub(t).max(0));
+    metrics::gauge!("outpost_noc_sink_lag_events", "sink" => name.to_string()).set(lag.events as f64);
+    metrics::gauge!("outpost_noc_sink_oldest_undelivered_age_seconds", "sink" => name.to_string())
+        .set(age_ms as f64 / 1000.0);
 }
 
 /// Logs and counts events retention deleted before this sink handled them.

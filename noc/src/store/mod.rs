@@ -33,6 +33,7 @@ use tokio::sync::broadcast;
 pub use apply::{ApplyError, FrameMeta, FrameOutcome};
 pub use queries::{
     EventFilter, HeldRow, LocationRow, ObjectFilter, ObjectPage, ObjectRow, Problems, SatelliteRow, SatelliteStatus,
+    SinkLag,
 };
 
 /// The `location` of events the NOC raises about itself rather than about a satellite (for example
@@ -333,6 +334,11 @@ impl Store {
             return Ok(0);
         }
         self.admin(|c| queries::take_sink_losses(c, name))
+    }
+
+    /// How far a sink at `cursor` is behind the end of the log (a few index look-ups, whatever the lag).
+    pub fn sink_lag(&self, cursor: i64) -> anyhow::Result<SinkLag> {
+        self.read(|c| queries::sink_lag(c, cursor))
     }
 
     /// (lost, reported) for sink `name` since its cursor was created; see [`Store::take_sink_losses`].

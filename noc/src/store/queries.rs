@@ -114,6 +114,32 @@ pub fn sink_losses(c: &Connection, name: &str) -> rusqlite::Result<(u64, u64)> {
     .map(|v| v.unwrap_or((0, 0)))
 }
 
+/// How far a sink is behind the end of the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkLag {
+    /// Events in the log after the sink's cursor.
+    pub events: u64,
+    /// NOC receive time (ms) of the oldest of them; `None` when there is none.
+    pub oldest_received_at: Option<i64>,
+}
+
+/// Three rowid look-ups, never a count over the lag (which can be millions of rows while a destination is down):
+/// ids are consecutive (AUTOINCREMENT in commit order, and only retention deletes, always a prefix), so the
+/// events after the cursor are the ids from the later of the cursor and the first id left, to the last id.
+/// Retention's row bound relies on the same property (`apply::trim_event_log`).
+const SINK_LAG: &str = "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events), \
+     (SELECT received_at FROM events WHERE id > ?1 ORDER BY id LIMIT 1)";
+
+pub fn sink_lag(c: &Connection, cursor: i64) -> rusqlite::Result<SinkLag> {
+    let (first, last, oldest_received_at): (Option<i64>, Option<i64>, Option<i64>) =
+        c.prepare_cached(SINK_LAG)?.query_row([cursor], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let events = match (first, last) {
+        (Some(first), Some(last)) => last.saturating_sub(cursor.max(first - 1)).max(0) as u64,
+        _ => 0,
+    };
+    Ok(SinkLag { events, oldest_received_at })
+}
+
 // ---- objects ----
 
 /// One object as the operator API shows it.
@@ -542,6 +568,42 @@ mod tests {
         let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {LOCATION_COUNTS}")).expect("plan");
         let plan: Vec<String> = st.query_map([], |r| r.get(3)).expect("rows").collect::<Result<_, _>>().expect("plan");
         assert!(plan.iter().any(|step| step.contains("COVERING INDEX objects_health")), "{plan:?}");
+    }
+
+    #[test]
+    fn sink_lag_reads_three_rows_by_id_and_counts_what_is_after_the_cursor() {
+        let mut c = Connection::open_in_memory().expect("open");
+        super::super::schema::migrate(&mut c).expect("migrate");
+        let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {SINK_LAG}")).expect("plan");
+        let plan: Vec<String> = st.query_map([0], |r| r.get(3)).expect("rows").collect::<Result<_, _>>().expect("plan");
+        let on_events: Vec<&String> = plan.iter().filter(|step| step.contains("events")).collect();
+        assert_eq!(on_events.len(), 3, "{plan:?}");
+        assert!(on_events.iter().all(|step| step.starts_with("SEARCH events")), "no scan of the log: {plan:?}");
+
+        let lag = |c: &Connection, cursor| sink_lag(c, cursor).expect("lag");
+        assert_eq!(lag(&c, 0), SinkLag { events: 0, oldest_received_at: None }, "empty log");
+        for received_at in 1001..=1010 {
+            c.execute(
+                "INSERT INTO events (location, epoch, seq, time, received_at, kind, summary, body) \
+                 VALUES ('FRA1', 1, ?1, 0, ?1, 'state_change', '', x'')",
+                [received_at],
+            )
+            .expect("insert");
+        }
+        let count_after = |c: &Connection, cursor: i64| -> u64 {
+            c.query_row("SELECT count(*) FROM events WHERE id > ?1", [cursor], |r| r.get::<_, i64>(0)).expect("count")
+                as u64
+        };
+        // A new sink on an empty log (-1), never started (0), part-way, caught up.
+        for (cursor, oldest) in [(-1, Some(1001)), (0, Some(1001)), (4, Some(1005)), (10, None)] {
+            assert_eq!(lag(&c, cursor), SinkLag { events: count_after(&c, cursor), oldest_received_at: oldest });
+        }
+        // Retention deleted a prefix, including events a sink had not reached.
+        c.execute("DELETE FROM events WHERE id < 7", []).expect("delete");
+        for (cursor, oldest) in [(2, Some(1007)), (8, Some(1009)), (10, None)] {
+            assert_eq!(lag(&c, cursor), SinkLag { events: count_after(&c, cursor), oldest_received_at: oldest });
+        }
+        assert_eq!(lag(&c, 2).events, 4);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Shared helpers for the sink tests: a store in a temp dir fed with frames, and real peers
 //! (snmptrapd, in [`snmptrapd`]) started on 127.0.0.1 with their own config in a temp dir.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod events;
 pub mod snmptrapd;
+pub mod webhook;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,6 +24,17 @@ pub struct TestStore {
     epoch: u64,
     /// Per location: last snapshot seq and last event seq (each location's streams start at 1).
     seqs: BTreeMap<String, (u64, u64)>,
+}
+
+/// Polls `done` until it holds; panics naming `what` after [`DEADLINE`].
+pub async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    tokio::time::timeout(DEADLINE, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for: {what}"));
 }
 
 pub fn now_ms() -> i64 {
