@@ -358,4 +358,13 @@ mod tests {
         drop((second, third, other));
         assert!(table.open.lock().expect("lock").is_empty(), "no entry is left for addresses without connections");
     }
+
+    #[test]
+    fn refusal_warnings_are_rate_limited() {
+        let last = AtomicU64::new(0);
+        assert!(once_per(&last, PER_ADDRESS_WARN_SECS), "the first refusal is logged");
+        assert!(!once_per(&last, PER_ADDRESS_WARN_SECS), "the next ones within the window are not");
+        last.store(last.load(Ordering::Relaxed) - PER_ADDRESS_WARN_SECS, Ordering::Relaxed);
+        assert!(once_per(&last, PER_ADDRESS_WARN_SECS), "once the window has passed, one more is");
+    }
 }
