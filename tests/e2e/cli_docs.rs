@@ -81,9 +81,11 @@ fn parse_help(help: &str) -> Cmd {
     Cmd { about, subcommands, options }
 }
 
+/// The summary help (`-h`): one line per option even where a command has a long description, which makes
+/// clap's `--help` put every option's description on a line of its own.
 fn help_of(binary: &str, path: &[String]) -> String {
-    let out = Command::new(bin(binary)).args(path).arg("--help").output().expect("run --help");
-    assert!(out.status.success(), "{binary} {} --help failed", path.join(" "));
+    let out = Command::new(bin(binary)).args(path).arg("-h").output().expect("run -h");
+    assert!(out.status.success(), "{binary} {} -h failed", path.join(" "));
     String::from_utf8(out.stdout).expect("utf-8 help")
 }
 
