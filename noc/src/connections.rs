@@ -96,7 +96,7 @@ impl axum_server::AddrListener<CappedStream, CappedAddr> for CappedListener {
                 continue;
             };
             metrics::gauge!("outpost_noc_connections_open").increment(1.0);
-            let slot = Slot { _global: permit, _address: address_slot };
+            let slot = Slot { _address: address_slot, _global: permit };
             return Ok((CappedStream::new(stream, slot, self.addr.idle), CappedAddr { addr: peer, ..self.addr }));
         }
     }
@@ -190,9 +190,13 @@ impl Drop for AddressSlot {
 }
 
 /// Both slots a connection holds: one of `max`, and one of its address's `max_per_address`.
+/// Fields drop in declaration order, and the order matters: the address slot must be back before the global one
+/// is, or the listener, waiting on another thread for a global slot, can accept the next connection of the same
+/// address while it still counts as full and close that connection at once (seen as the idle-eviction e2e test
+/// failing two runs in three: its fifth connection from 127.0.0.1 was refused instead of served).
 struct Slot {
-    _global: OwnedSemaphorePermit,
     _address: AddressSlot,
+    _global: OwnedSemaphorePermit,
 }
 
 /// A TCP connection holding its [`Slot`] until it is dropped, and closed (its reads and writes fail)
@@ -357,6 +361,42 @@ mod tests {
         let third = table.take(a).expect("a slot freed by a closed connection is reused");
         drop((second, third, other));
         assert!(table.open.lock().expect("lock").is_empty(), "no entry is left for addresses without connections");
+    }
+
+    /// The listener, parked on another thread waiting for a global slot: when it is woken it at once asks for an
+    /// address slot for the next connection in the backlog, here one from the same address.
+    struct WaitingListener {
+        table: Arc<PerAddress>,
+        ip: IpAddr,
+        got_address_slot: AtomicBool,
+    }
+
+    impl std::task::Wake for WaitingListener {
+        fn wake(self: Arc<Self>) {
+            let got = self.table.take(self.ip).is_some();
+            self.got_address_slot.store(got, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_closed_connection_frees_its_address_slot_before_the_listener_can_take_its_global_slot() {
+        let global = Arc::new(Semaphore::new(1));
+        let table = Arc::new(PerAddress::new(1));
+        let ip: IpAddr = "127.0.0.2".parse().expect("ip");
+        let slot = Slot {
+            _address: table.take(ip).expect("address slot"),
+            _global: global.clone().try_acquire_owned().expect("global slot"),
+        };
+        let listener = Arc::new(WaitingListener { table: table.clone(), ip, got_address_slot: AtomicBool::new(false) });
+        let waker = std::task::Waker::from(listener.clone());
+        let mut wait = Box::pin(global.clone().acquire_owned());
+        assert!(wait.as_mut().poll(&mut Context::from_waker(&waker)).is_pending(), "every global slot is taken");
+        // The semaphore wakes the waiting listener inside this drop, when the global slot comes back.
+        drop(slot);
+        assert!(
+            listener.got_address_slot.load(Ordering::SeqCst),
+            "woken for the global slot, the listener found the address still full and would refuse the connection"
+        );
     }
 
     #[test]

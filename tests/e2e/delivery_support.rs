@@ -259,8 +259,8 @@ impl Sat {
         spool.stats()
     }
 
-    pub fn run(&self) -> Child {
-        Command::new(bin("satellite"))
+    pub fn run(&self) -> Daemon {
+        let child = Command::new(bin("satellite"))
             .arg("--config")
             .arg(&self.config)
             .arg("run")
@@ -268,7 +268,8 @@ impl Sat {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start satellite run")
+            .expect("start satellite run");
+        Daemon(Some(child))
     }
 
     pub fn ship(&self, timeout_secs: u32) -> Output {
@@ -297,18 +298,33 @@ pub fn filled_kind(i: u32) -> EventKind {
     EventKind::Lifecycle(Lifecycle::ConfigChanged { added: i, changed: 0, removed: 0 })
 }
 
-/// Stops a daemon with SIGTERM (it drains its writer) and waits.
-pub fn terminate(mut child: Child) {
-    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
+/// A running `satellite run`. Dropped without [`terminate`] (a test failed), it is killed, so a failed test does not
+/// leave a daemon checking and loading the machine for the rest of the run.
+pub struct Daemon(Option<Child>);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
-    let _ = child.wait();
 }
 
-pub fn kill9(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+/// Stops a daemon with SIGTERM (it drains its writer) and waits.
+pub fn terminate(mut daemon: Daemon) {
+    if let Some(mut child) = daemon.0.take() {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let _ = child.wait();
+    }
+}
+
+/// kill -9 and reap.
+pub fn kill9(daemon: Daemon) {
+    drop(daemon);
 }
 
 /// A small site: one host and `n` services with states derived from `round`.

@@ -2,6 +2,7 @@
 
 mod cli_docs;
 mod delivery_faults;
+mod delivery_order;
 mod delivery_spool;
 mod delivery_support;
 mod delivery_tls;

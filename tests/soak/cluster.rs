@@ -4,10 +4,12 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use outpost_satellite::control::SOCKET_NAME;
 use outpost_satellite::spool::{Spool, SpoolConfig, SpoolStats};
 use outpost_tests::proxy::FaultProxy;
 use outpost_tests::{bin, free_port, wait_for};
@@ -165,6 +167,8 @@ pub struct Satellite {
     pub plan: SatPlan,
     pub config: PathBuf,
     pub spool_dir: PathBuf,
+    /// The daemon's control socket: it answers once the daemon is up.
+    control_socket: PathBuf,
     pub trap_port: u16,
     pub proxy: FaultProxy,
     log: PathBuf,
@@ -220,17 +224,35 @@ impl Satellite {
         }
         let config = dir.join("satellite.toml");
         std::fs::write(&config, text).expect("write satellite.toml");
-        Satellite { plan, config, spool_dir, trap_port, proxy, log: dir.join("satellite.log"), proc: Proc::new() }
+        Satellite {
+            plan,
+            config,
+            spool_dir,
+            control_socket: state.join(SOCKET_NAME),
+            trap_port,
+            proxy,
+            log: dir.join("satellite.log"),
+            proc: Proc::new(),
+        }
     }
 
     pub fn location(&self) -> &str {
         &self.plan.location
     }
 
+    /// Starts `satellite run` and waits until its control socket answers, so what the soak does next (`pause` and
+    /// `status` at the end of the run, a fault) meets a running daemon however slowly it starts on a loaded machine.
+    /// A daemon that dies while starting is left to the soak's crash check.
     pub fn start(&mut self) {
         let mut cmd = Command::new(bin("satellite"));
         cmd.arg("--config").arg(&self.config).arg("run").env("OUTPOST_LOG", "warn");
         self.proc.spawn(cmd, &self.log);
+        let (socket, proc) = (&self.control_socket, &mut self.proc);
+        // A killed daemon's socket file stays behind, refusing connections until the new daemon replaces it.
+        let what = format!("{} to answer on {}", self.plan.location, socket.display());
+        wait_for(&what, Duration::from_secs(120), || {
+            (proc.exited().is_some() || UnixStream::connect(socket).is_ok()).then_some(())
+        });
     }
 
     /// Runs a satellite subcommand (`pause`, `status --all --json`, `ship ...`) and returns its output.

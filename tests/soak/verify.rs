@@ -49,12 +49,14 @@ fn noc_objects(noc: &Noc, location: &str) -> anyhow::Result<Objects> {
         .unwrap_or_default())
 }
 
-/// Waits (up to `timeout`) for the NOC's objects of the satellite's location to equal `expected`; returns
-/// how many objects still differ (0 = equal) and a few examples.
-pub fn wait_state_equal(noc: &Noc, location: &str, expected: &Objects, timeout: Duration) -> (usize, Vec<String>) {
+/// Waits (up to `timeout`) for the NOC's objects of the satellite's location to equal the satellite's own, read
+/// afresh each round (a check that was running when the satellite paused may still change its state); returns how
+/// many objects the satellite has, how many still differ (0 = equal) and a few examples.
+pub fn wait_state_equal(noc: &Noc, sat: &Satellite, timeout: Duration) -> anyhow::Result<(usize, usize, Vec<String>)> {
     let start = Instant::now();
     loop {
-        let got = noc_objects(noc, location).unwrap_or_default();
+        let expected = satellite_objects(sat)?;
+        let got = noc_objects(noc, sat.location()).unwrap_or_default();
         let mut diffs: Vec<String> = expected
             .iter()
             .filter(|(k, v)| got.get(*k) != Some(v))
@@ -64,7 +66,7 @@ pub fn wait_state_equal(noc: &Noc, location: &str, expected: &Objects, timeout: 
         if diffs.is_empty() || start.elapsed() > timeout {
             let n = diffs.len();
             diffs.truncate(5);
-            return (n, diffs);
+            return Ok((expected.len(), n, diffs));
         }
         std::thread::sleep(Duration::from_secs(2));
     }

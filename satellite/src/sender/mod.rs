@@ -135,11 +135,19 @@ impl Sender {
         self.status.clone()
     }
 
-    /// Sends the next events batch and the next snapshot frame, if any, and applies the acknowledgements.
+    /// Sends the snapshot frames waiting in the spool, then the next events batch, and applies the acknowledgements.
+    ///
+    /// Snapshots go first because of how the NOC applies them: a snapshot overwrites the objects it lists, and a
+    /// state change updates an object only if the NOC already holds it and its last check is not newer. An event
+    /// appended after a snapshot was taken and delivered before it is therefore undone by it (or, for an object the
+    /// NOC does not hold yet, lost from the object table), and the NOC shows a stale state until a later snapshot
+    /// happens to change that object again. The batch is read before the slots are looked at, so every snapshot
+    /// taken before one of its events goes first; one taken meanwhile is newer than the whole batch.
     pub async fn step(&mut self) -> Result<StepOutcome, StepError> {
         let mut out = StepOutcome::default();
         let acked_before = self.spool.acked_spool_seq();
         let batch = self.spool.read(acked_before + 1, self.batch_limit, self.cfg.max_batch_bytes)?;
+        let refused = self.send_snapshots(&mut out).await?;
         if let Some(last) = batch.events.last() {
             let frame = Frame {
                 location: self.cfg.location.clone(),
@@ -153,16 +161,35 @@ impl Sender {
             out.progressed |= self.apply_ack(&ack)?;
             out.events_acked = self.spool.acked_spool_seq().saturating_sub(acked_before);
         }
-        if let Some(sf) = self.spool.next_snapshot_frame(&self.cfg.location, self.cfg.full_every)? {
-            let ack = self.client.post_frame(sf.bytes, &self.headers()).await?;
-            out.sent = true;
-            out.progressed |= self.apply_ack(&ack)?;
+        if let Some(e) = refused {
+            return Err(e.into());
         }
         if out.sent {
             self.note_success(out.events_acked);
         }
         self.stalled = out.sent && !out.progressed;
         Ok(out)
+    }
+
+    /// Sends the in-flight snapshot frame and then the pending one, as long as each is acknowledged: the two slots
+    /// are all the snapshots that can predate the events batch read before. A snapshot the NOC refuses outright
+    /// (too large, malformed) is returned instead of failing the step, so it cannot hold the events back.
+    async fn send_snapshots(&mut self, out: &mut StepOutcome) -> Result<Option<SendError>, StepError> {
+        for _ in 0..2 {
+            let Some(sf) = self.spool.next_snapshot_frame(&self.cfg.location, self.cfg.full_every)? else { break };
+            let ack = match self.client.post_frame(sf.bytes, &self.headers()).await {
+                Ok(ack) => ack,
+                Err(e @ (SendError::TooLarge | SendError::Malformed(_))) => return Ok(Some(e)),
+                Err(e) => return Err(e.into()),
+            };
+            out.sent = true;
+            let moved = self.apply_ack(&ack)?;
+            out.progressed |= moved;
+            if !moved {
+                break;
+            }
+        }
+        Ok(None)
     }
 
     fn headers(&self) -> FrameHeaders {
