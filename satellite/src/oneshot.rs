@@ -141,9 +141,22 @@ pub fn export(
     std::fs::create_dir_all(to).map_err(|e| Exit::new(EXIT_SPOOL, format!("create {}: {e}", to.display())))?;
     let io = |e: anyhow::Error| Exit::new(EXIT_SPOOL, format!("{e:#}"));
     let mut report = ExportReport::default();
-    // The export time leads the name, so files of successive exports (and epochs) sort in the order written.
+    // The export time leads the name, so files of successive exports (and epochs) sort in the order written, and
+    // the NOC's inbox applies them in name order. The snapshot goes first, named one millisecond before the events:
+    // it was taken before some of them, and a snapshot applied after a newer state change would undo it (the order
+    // the HTTP sender keeps too, see `Sender::step`).
     let stamp = now_ms();
     let loc = &settings.location;
+    let full_every = settings.sender_config().full_every;
+    if let Some(sf) = spool.next_snapshot_frame(loc, full_every).map_err(|e| Exit::new(EXIT_SPOOL, e.to_string()))? {
+        let name = format!("{loc}.{stamp:013}.{:016x}.2.{:020}.opf", sf.epoch, sf.seq);
+        report.files.push(write_file(to, &name, &sf.bytes).map_err(io)?);
+        report.snapshots += 1;
+        if mark_delivered {
+            spool.ack_snapshots(sf.epoch, sf.seq).map_err(|e| Exit::new(EXIT_SPOOL, e.to_string()))?;
+        }
+    }
+    let events_stamp = stamp + 1;
     let mut from = 0;
     loop {
         let b = spool.read(from, batch.max(1), 4 << 20).map_err(|e| Exit::new(EXIT_SPOOL, e.to_string()))?;
@@ -152,21 +165,12 @@ pub fn export(
         let n = b.events.len() as u64;
         let frame = Frame { location: loc.clone(), epoch: b.epoch, seq: last, payload: Payload::Events(b.events) };
         let bytes = frame.encode().map_err(|e| Exit::new(EXIT_SPOOL, e.to_string()))?;
-        let name = format!("{loc}.{stamp:013}.{:016x}.1.{first:020}-{last:020}.opf", b.epoch);
+        let name = format!("{loc}.{events_stamp:013}.{:016x}.1.{first:020}-{last:020}.opf", b.epoch);
         report.files.push(write_file(to, &name, &bytes).map_err(io)?);
         report.events += n;
         from = b.next_spool_seq;
         if mark_delivered {
             spool.ack_events(b.epoch, last).map_err(|e| Exit::new(EXIT_SPOOL, e.to_string()))?;
-        }
-    }
-    let full_every = settings.sender_config().full_every;
-    if let Some(sf) = spool.next_snapshot_frame(loc, full_every).map_err(|e| Exit::new(EXIT_SPOOL, e.to_string()))? {
-        let name = format!("{loc}.{stamp:013}.{:016x}.2.{:020}.opf", sf.epoch, sf.seq);
-        report.files.push(write_file(to, &name, &sf.bytes).map_err(io)?);
-        report.snapshots += 1;
-        if mark_delivered {
-            spool.ack_snapshots(sf.epoch, sf.seq).map_err(|e| Exit::new(EXIT_SPOOL, e.to_string()))?;
         }
     }
     Ok(report)

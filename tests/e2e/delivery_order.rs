@@ -6,7 +6,9 @@ use outpost_format::event::{EventKind, StateChange};
 use outpost_format::model::{Object, ObjectKey, Snapshot, StateType};
 use outpost_format::{ObjectMap, UnixMillis};
 use outpost_satellite::spool::{Spool, SpoolConfig};
-use outpost_tests::free_port;
+use std::time::Duration;
+
+use outpost_tests::{free_port, wait_for};
 
 use crate::delivery_support::{Noc, Sat, base_time};
 
@@ -91,4 +93,35 @@ fn a_state_change_after_a_delta_wins_when_both_ship_together() {
     ship(&sat);
     assert_eq!(noc_state(&noc, "svc2"), (2, format!("svc2 changed at {}", t0 + 30)), "the change after the delta");
     assert_eq!(noc_state(&noc, "svc1"), (2, format!("svc1 checked at {}", t0 + 20)), "the delta's own update");
+}
+
+/// The same over a file drop: `satellite export` writes the snapshot and the events as files, and the NOC's inbox
+/// applies them in name order, so the snapshot's file must sort first.
+#[test]
+fn a_state_change_after_the_snapshot_wins_over_a_file_drop() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let noc = Noc::start(dir.path(), free_port(), Some(&inbox));
+    // No network path: the satellite's URL points nowhere.
+    let sat = Sat::new(&dir.path().join("sat"), "http://127.0.0.1:9", SpoolConfig::default());
+    let t0 = base_time();
+    sat.put_snapshot(&site([0, 0, 0], t0));
+    append_change(&sat, "svc1", 0, 2, t0 + 10);
+    let staging = dir.path().join("usb-stick");
+    let out = sat.export(&staging);
+    assert!(out.status.success(), "export: {}", String::from_utf8_lossy(&out.stderr));
+    let mut files: Vec<_> = std::fs::read_dir(&staging).expect("ls").map(|e| e.expect("entry").path()).collect();
+    assert_eq!(files.len(), 2, "one snapshot file and one events file: {files:?}");
+    // Carried in name order, as `cp` or `mv` of a glob does: a scan between the two renames sees the first only.
+    files.sort();
+    for f in &files {
+        std::fs::rename(f, inbox.join(f.file_name().expect("name"))).expect("carry");
+    }
+    wait_for("the inbox to apply both files", Duration::from_secs(60), || {
+        let done = std::fs::read_dir(inbox.join("done")).map_or(0, |d| d.count());
+        (done == 2).then_some(())
+    });
+    assert_eq!(noc_state(&noc, "svc1"), (2, format!("svc1 changed at {}", t0 + 10)), "the change after the snapshot");
+    assert_eq!(noc_state(&noc, "svc0"), (0, format!("svc0 checked at {t0}")), "the snapshot's own state");
 }
