@@ -21,6 +21,19 @@ use crate::model::{NotificationConfig, Object, ObjectConfig, ObjectKey, StateTyp
 use crate::perfdata::{Metric, PerfData};
 use crate::snapshot_decode::skip;
 
+/// Up-front room for a list of groups or metrics: a declared length is the sender's claim, and a claim of
+/// millions with the bytes to back it (one byte per item) would reserve 24 or 176 times those bytes at once.
+/// Longer lists grow as their items actually decode.
+const SMALL_LIST_RESERVE: usize = 16;
+
+/// Up-front room for `declared` snapshot entries in `bytes`: real entries take about 200 bytes each, so
+/// reserving one per 128 bytes holds every real snapshot in one allocation, while a hostile count with a
+/// padded payload reserves at most 4 times the payload (464-byte entries), not 232 times (one per 2 bytes).
+/// More entries than that grow the list as they actually decode.
+pub(crate) fn reserve_entries(declared: u64, bytes: usize) -> usize {
+    usize::try_from(declared).unwrap_or(usize::MAX).min(bytes / 128)
+}
+
 /// Decodes exactly `count` key/object pairs that fill `bytes`, or `None` to let rmp-serde decide.
 pub(crate) fn entries(bytes: &[u8], count: u64) -> Option<Vec<(ObjectKey, Object)>> {
     let (out, used) = entries_prefix(bytes, count, count)?;
@@ -30,8 +43,7 @@ pub(crate) fn entries(bytes: &[u8], count: u64) -> Option<Vec<(ObjectKey, Object
 /// Decodes `count` key/object pairs from the start of `bytes`; returns them and the bytes they took.
 /// The list has room for `capacity` entries, so that a caller can append more without moving it.
 pub(crate) fn entries_prefix(bytes: &[u8], count: u64, capacity: u64) -> Option<(Vec<(ObjectKey, Object)>, usize)> {
-    // Each entry takes at least 2 bytes, which bounds the allocation whatever `capacity` claims.
-    let mut out = Vec::with_capacity(usize::try_from(capacity.max(count)).ok()?.min(bytes.len() / 2));
+    let mut out = Vec::with_capacity(reserve_entries(capacity.max(count), bytes.len()));
     let mut r = Reader { buf: bytes, pos: 0 };
     for _ in 0..count {
         let key = r.key()?;
@@ -205,7 +217,7 @@ impl<'a> Reader<'a> {
                 6 => c.notifications = r.notifications()?,
                 7 => {
                     let n = r.array_len()?;
-                    c.groups = Vec::with_capacity(n.min(r.buf.len() - r.pos));
+                    c.groups = Vec::with_capacity(n.min(SMALL_LIST_RESERVE));
                     for _ in 0..n {
                         c.groups.push(r.compact()?);
                     }
@@ -263,8 +275,7 @@ impl<'a> Reader<'a> {
             return None;
         }
         let count = self.array_len()?;
-        // A metric takes at least one byte.
-        let mut metrics = Vec::with_capacity(count.min(self.buf.len() - self.pos));
+        let mut metrics = Vec::with_capacity(count.min(SMALL_LIST_RESERVE));
         for _ in 0..count {
             metrics.push(self.metric()?);
         }

@@ -105,9 +105,7 @@ fn decode_entries(bytes: &[u8], count: u64) -> Result<Vec<(ObjectKey, Object)>, 
 
 /// [`decode_entries`] through rmp-serde.
 fn serde_entries(bytes: &[u8], count: u64) -> Result<Vec<(ObjectKey, Object)>, String> {
-    // Each entry takes at least 2 bytes, which bounds the allocation whatever `count` claims.
-    let cap = usize::try_from(count).unwrap_or(usize::MAX).min(bytes.len() / 2);
-    let mut out = Vec::with_capacity(cap);
+    let mut out = Vec::with_capacity(crate::compact_decode::reserve_entries(count, bytes.len()));
     let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
     for _ in 0..count {
         let key = ObjectKey::deserialize(&mut de).map_err(|e| e.to_string())?;
@@ -211,6 +209,21 @@ mod tests {
 
     use super::*;
     use crate::sitegen;
+
+    /// A snapshot that claims 2^32 - 1 objects and pads its payload: the decoder reserves room by the bytes at
+    /// hand (at most 4 times them), not by the claim or one entry per 2 bytes (232 times them, enough to abort
+    /// the process on an allocation failure at the 512 MiB default limit), and the claim ends in an error.
+    #[test]
+    fn a_huge_declared_object_count_reserves_by_the_bytes_and_fails_cleanly() {
+        let entry = std::mem::size_of::<(ObjectKey, Object)>();
+        let padded = 8 << 20;
+        assert!(crate::compact_decode::reserve_entries(u64::MAX, padded) * entry <= 4 * padded);
+        let mut raw = vec![0x93, 0xa4, b'F', b'R', b'A', b'1', 0x00, 0xdf, 0xff, 0xff, 0xff, 0xff];
+        raw.extend(rmp_serde::to_vec(&(ObjectKey::host("h"), Object::default())).expect("encode"));
+        raw.resize(raw.len() + padded, 0xc0);
+        let err = decode_snapshot(&raw).expect_err("the claim is not backed by objects");
+        assert!(!err.is_empty());
+    }
 
     #[test]
     fn parallel_sequential_and_plain_decoding_agree() {
