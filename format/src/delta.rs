@@ -75,7 +75,7 @@ pub struct DeltaStats {
 struct DeltaBody {
     #[serde(default, rename = "d")]
     deleted: Vec<ObjectKey>,
-    #[serde(default, rename = "u")]
+    #[serde(default, rename = "u", deserialize_with = "crate::object_map::deserialize_entry_list")]
     upserts: Vec<(ObjectKey, Object)>,
     /// Per kept object, `last_check - base.last_check`.
     #[serde(default, rename = "lc")]

@@ -20,6 +20,16 @@ use crate::model::{Object, ObjectKey};
 /// One object and its key.
 pub type Entry = (ObjectKey, Object);
 
+/// Most objects one snapshot, or one delta's upserts, may hold: 20 times the largest site Outpost is built for
+/// (100,000 services), about 1 GiB decoded. An object can take as little as 4 bytes on the wire and about 512 in
+/// memory, so without a count a padded payload could decode to over 100 times its size; a declared count above
+/// this is refused before anything is decoded.
+pub const MAX_OBJECTS: usize = 2_000_000;
+
+fn too_many<E: serde::de::Error>(n: usize) -> E {
+    E::custom(format!("{n} objects, more than the {MAX_OBJECTS} a snapshot may hold"))
+}
+
 /// A site's objects in key order, each key once.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct ObjectMap {
@@ -220,16 +230,46 @@ impl<'de> Deserialize<'de> for ObjectMap {
                 f.write_str("a map of objects")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ObjectMap, A::Error> {
-                // The declared length is the sender's claim: cap what it may reserve up front.
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(ObjectMap::from_entries(entries))
+                Ok(ObjectMap::from_entries(bounded(map.size_hint(), || map.next_entry())?))
             }
         }
         deserializer.deserialize_map(MapVisitor)
     }
+}
+
+/// Collects entries from `next` (a map's or a list's), refusing more than [`MAX_OBJECTS`]: at once when the
+/// declared length (`size_hint`) says so, else when one more arrives. The declared length is the sender's claim,
+/// so it only caps what is reserved up front.
+fn bounded<E: serde::de::Error>(
+    size_hint: Option<usize>,
+    mut next: impl FnMut() -> Result<Option<Entry>, E>,
+) -> Result<Vec<Entry>, E> {
+    if let Some(n) = size_hint.filter(|n| *n > MAX_OBJECTS) {
+        return Err(too_many(n));
+    }
+    let mut entries = Vec::with_capacity(size_hint.unwrap_or(0).min(4096));
+    while let Some(entry) = next()? {
+        if entries.len() == MAX_OBJECTS {
+            return Err(too_many(MAX_OBJECTS + 1));
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// `#[serde(deserialize_with)]` for a list of key/object pairs (a delta's upserts), bounded as [`ObjectMap`] is.
+pub(crate) fn deserialize_entry_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Entry>, D::Error> {
+    struct ListVisitor;
+    impl<'de> Visitor<'de> for ListVisitor {
+        type Value = Vec<Entry>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of [key, object] pairs")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
+            bounded(seq.size_hint(), || seq.next_element())
+        }
+    }
+    deserializer.deserialize_seq(ListVisitor)
 }
 
 #[cfg(test)]
@@ -278,6 +318,28 @@ mod tests {
             let model_collected: BTreeMap<_, _> = bulk.into_iter().collect();
             prop_assert_eq!(collected, ObjectMap::from(model_collected));
         }
+    }
+
+    /// A declared count over [`MAX_OBJECTS`] is refused before any object is decoded, as a snapshot's map and as
+    /// a delta's list of upserts.
+    #[test]
+    fn more_than_max_objects_are_refused_by_the_declared_count() {
+        let over = u32::try_from(MAX_OBJECTS + 1).expect("fits");
+        let mut map = vec![0xdf];
+        map.extend(over.to_be_bytes());
+        let err = rmp_serde::from_slice::<ObjectMap>(&map).expect_err("refused");
+        assert!(err.to_string().contains("2000001 objects, more than the 2000000"), "{err}");
+        let mut list = vec![0xdd];
+        list.extend(over.to_be_bytes());
+        let mut de = rmp_serde::Deserializer::from_read_ref(&list);
+        let err = deserialize_entry_list(&mut de).expect_err("refused");
+        assert!(err.to_string().contains("more than the 2000000"), "{err}");
+        // At the limit the count is accepted, and the missing objects are what fails.
+        let mut list = vec![0xdd];
+        list.extend(u32::try_from(MAX_OBJECTS).expect("fits").to_be_bytes());
+        let mut de = rmp_serde::Deserializer::from_read_ref(&list);
+        let err = deserialize_entry_list(&mut de).expect_err("no objects follow");
+        assert!(!err.to_string().contains("more than"), "{err}");
     }
 
     #[test]
