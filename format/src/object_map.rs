@@ -59,15 +59,6 @@ impl ObjectMap {
         self.entries.is_empty()
     }
 
-    /// The entries, in key order.
-    pub fn as_slice(&self) -> &[Entry] {
-        &self.entries
-    }
-
-    pub fn into_entries(self) -> Vec<Entry> {
-        self.entries
-    }
-
     fn position(&self, key: &ObjectKey) -> Result<usize, usize> {
         self.entries.binary_search_by(|(k, _)| k.cmp(key))
     }
@@ -108,14 +99,6 @@ impl ObjectMap {
     /// Keeps the objects for which `keep` says true, in one pass.
     pub fn retain(&mut self, mut keep: impl FnMut(&ObjectKey, &mut Object) -> bool) {
         self.entries.retain_mut(|(k, o)| keep(k, o));
-    }
-
-    pub fn first_key_value(&self) -> Option<(&ObjectKey, &Object)> {
-        self.entries.first().map(|(k, o)| (k, o))
-    }
-
-    pub fn last_key_value(&self) -> Option<(&ObjectKey, &Object)> {
-        self.entries.last().map(|(k, o)| (k, o))
     }
 
     pub fn iter(&self) -> Iter<'_> {
